@@ -1,0 +1,160 @@
+// The interfaces the core depends on. Storage backends (store/sqlite, later store/postgres) and the
+// event bus implement them; nothing above this file may assume a particular database.
+
+export interface User {
+  id: number;
+  name: string;
+  createdAt: Date;
+}
+
+export interface UserListing extends User {
+  aliasCount: number;
+  messageCount: number;
+}
+
+export interface AliasRecord {
+  id: number;
+  userId: number;
+  /** Full address, lowercase: local@domain. */
+  address: string;
+  site: string | null;
+  label: string | null;
+  active: boolean;
+  createdAt: Date;
+  expiresAt: Date | null;
+  /** True once the address has passed its lifetime and its mail has been removed. */
+  expired: boolean;
+  messageCount: number;
+  lastMessageAt: Date | null;
+}
+
+export interface NewAlias {
+  userId: number;
+  address: string;
+  site: string | null;
+  label: string | null;
+  createdAt: Date;
+  expiresAt: Date | null;
+}
+
+export interface AliasPatch {
+  label?: string | null;
+  active?: boolean;
+  /** Setting a new lifetime also revives an expired address. */
+  expiresAt?: Date | null;
+}
+
+/** The summary fields a message is listed with; the body stays in `raw`. */
+export interface MessageFields {
+  from: string;
+  subject: string;
+  preview: string;
+  code: string | null;
+  link: string | null;
+}
+
+export interface NewMessage extends MessageFields {
+  userId: number;
+  aliasId: number;
+  receivedAt: Date;
+  /** The message exactly as received, with the relay's trace header prepended. */
+  raw: Buffer;
+  /** SMTP envelope sender ('' for the null sender). */
+  mailFrom: string;
+}
+
+export interface MessageRecord extends MessageFields {
+  id: number;
+  userId: number;
+  aliasId: number;
+  alias: string;
+  site: string | null;
+  receivedAt: Date;
+  size: number;
+  seen: boolean;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; null when this page is the last. */
+  next: string | null;
+}
+
+export interface MessageQuery {
+  aliasId?: number;
+  /** Only messages received after this instant. */
+  since?: Date;
+  /** Continue a previous listing (newest first). */
+  cursor?: string;
+  limit: number;
+}
+
+export interface Store {
+  /** Confirms the database answers; used by /healthz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createUser(name: string, createdAt: Date): Promise<User>;
+  getUserByName(name: string): Promise<User | null>;
+  getUserById(id: number): Promise<User | null>;
+  listUsers(): Promise<UserListing[]>;
+  countUsers(): Promise<number>;
+  /** Removes the user with its tokens, addresses and mail. False when there was no such user. */
+  deleteUser(name: string): Promise<boolean>;
+  addToken(userId: number, tokenHash: string, createdAt: Date): Promise<void>;
+  findUserByTokenHash(tokenHash: string): Promise<User | null>;
+
+  /** Fails with AddressTakenError when the address exists already. */
+  createAlias(alias: NewAlias): Promise<AliasRecord>;
+  getAlias(address: string): Promise<AliasRecord | null>;
+  getAliasById(id: number): Promise<AliasRecord | null>;
+  /** The user's addresses, newest first. */
+  listAliases(userId: number, page: { cursor?: string; limit: number }): Promise<Page<AliasRecord>>;
+  updateAlias(id: number, patch: AliasPatch): Promise<AliasRecord | null>;
+  /** Removes the address and its mail. */
+  deleteAlias(id: number): Promise<boolean>;
+  /** Addresses whose lifetime ended at or before `now` and that still hold their mail. */
+  listDueForExpiry(now: Date, limit: number): Promise<AliasRecord[]>;
+  /** Deletes the address's mail and marks it expired; returns the updated record. */
+  expireAlias(id: number): Promise<AliasRecord | null>;
+  /** The soonest lifetime end among addresses not yet expired, or null. */
+  nextExpiry(): Promise<Date | null>;
+
+  /**
+   * Stores messages in one durable transaction and returns their ids in order. When the promise
+   * resolves the messages are on disk: only then may SMTP answer 250.
+   */
+  saveMessages(messages: NewMessage[]): Promise<number[]>;
+  getMessage(userId: number, id: number): Promise<MessageRecord | null>;
+  getRaw(userId: number, id: number): Promise<Buffer | null>;
+  /** Newest first. */
+  listMessages(userId: number, query: MessageQuery): Promise<Page<MessageRecord>>;
+  /** Oldest first: what a reconnecting client missed after message `afterId`. */
+  listMessagesAfter(userId: number, afterId: number, limit: number): Promise<MessageRecord[]>;
+  setSeen(userId: number, id: number, seen: boolean): Promise<MessageRecord | null>;
+  deleteMessage(userId: number, id: number): Promise<boolean>;
+}
+
+export class AddressTakenError extends Error {
+  constructor(address: string) {
+    super(`The address ${address} exists already.`);
+    this.name = 'AddressTakenError';
+  }
+}
+
+/** What happened, by id: consumers read the details from the Store. */
+export type RelayEvent =
+  | { type: 'message'; userId: number; messageId: number }
+  | {
+      type: 'alias';
+      userId: number;
+      event: 'created' | 'updated' | 'deleted' | 'expired';
+      /** A deleted address is gone from the Store, so the event carries its last state. */
+      alias: AliasRecord;
+    };
+
+export interface Bus {
+  publish(event: RelayEvent): void;
+  /** Returns the function that unsubscribes. */
+  subscribe(listener: (event: RelayEvent) => void): () => void;
+}
