@@ -1,0 +1,131 @@
+// The composition root: config → store → core → listeners. The only place that wires.
+import fs from 'node:fs/promises';
+import type net from 'node:net';
+import type { Config, Service } from './config.ts';
+import { SERVICES } from './config.ts';
+import { openStore } from './store/open.ts';
+import { InProcessBus } from './core/events.ts';
+import { Users } from './core/users.ts';
+import { Aliases } from './core/aliases.ts';
+import { Messages } from './core/messages.ts';
+import { Ingest } from './core/ingest.ts';
+import { ExpirySweeper } from './core/expiry.ts';
+import { loadTlsIdentity } from './tls.ts';
+import { createMetrics } from './metrics.ts';
+import type { Logger } from './log.ts';
+import { createInboundSmtp } from './protocols/smtp/inbound.ts';
+import { createAuthFailureLimiter, createHttpServer } from './http/app.ts';
+import { Router } from './http/router.ts';
+import { aliasRoutes } from './http/routes/aliases.ts';
+import { messageRoutes } from './http/routes/messages.ts';
+import { systemRoutes } from './http/routes/system.ts';
+import { attachWebSocket } from './http/ws.ts';
+
+export interface RunningRelay {
+  /** The port each enabled listener actually bound. */
+  ports: Partial<Record<Service, number>>;
+  close(): Promise<void>;
+}
+
+/** Services whose listeners later issues add; until then the relay says so rather than pretend. */
+const NOT_YET_SERVED: Service[] = ['submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s'];
+
+function listen(server: net.Server, port: number, host: string, service: Service): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      reject(new Error(`cannot listen for ${service} on ${host}:${port}: ${why}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+function close(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export async function startRelay(config: Config, log: Logger): Promise<RunningRelay> {
+  await fs.mkdir(config.dataDir, { recursive: true });
+  const store = await openStore(config.db);
+  const metrics = createMetrics();
+  const bus = new InProcessBus((err) => log.error({ err }, 'event listener failed'));
+  const users = new Users(store);
+  const aliases = new Aliases(store, bus, { domains: config.domains, defaultTtl: config.defaultTtl, rateLimit: config.aliasRateLimit });
+  const messages = new Messages(store, aliases);
+  const ingest = new Ingest(store, bus, (_count, seconds) => metrics.ingestSeconds.observe(seconds));
+  const expiry = new ExpirySweeper(store, bus, (err) => log.error({ err }, 'expiry sweep failed'));
+  aliases.onExpiryChange = (at) => expiry.notify(at);
+  bus.subscribe((event) => {
+    if (event.type !== 'alias') return;
+    if (event.event === 'created') metrics.aliasesCreated.inc();
+    if (event.event === 'expired') {
+      metrics.aliasesExpired.inc();
+      log.info({ address: event.alias.address }, 'address expired');
+    }
+  });
+
+  if ((await store.countUsers()) === 0) {
+    const { token } = await users.add('me');
+    const relayUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.ports.http ?? 8025}`;
+    log.info(
+      { user: 'me', token, pairing: { relayUrl, token }, again: `wisp-relay user token me --data ${config.dataDir} prints a new token` },
+      'first user created',
+    );
+  }
+
+  const tls = await loadTlsIdentity({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey, domains: config.domains });
+  if (tls.generated) log.info({ cert: tls.certPath }, 'made a self-signed TLS certificate');
+
+  const servers: net.Server[] = [];
+  const closers: (() => void)[] = [];
+  const ports: Partial<Record<Service, number>> = {};
+  const started = async (service: Service, server: net.Server, port: number) => {
+    servers.push(server);
+    ports[service] = await listen(server, port, config.host, service);
+    log.info({ service, host: config.host, port: ports[service] }, 'listening');
+  };
+
+  try {
+    if (config.ports.http !== null) {
+      const authFailures = createAuthFailureLimiter();
+      const router = new Router().add(...systemRoutes(store, metrics), ...aliasRoutes(aliases), ...messageRoutes(messages));
+      const server = createHttpServer({ router, users, authFailures, log, metrics, maxConnections: config.maxConnections });
+      const authTimeoutMs = Number(process.env.WISP_WS_AUTH_TIMEOUT_MS) || 10_000;
+      closers.push(attachWebSocket(server, { users, store, bus, authFailures, log, metrics, authTimeoutMs }).close);
+      await started('http', server, config.ports.http);
+    }
+    if (config.ports.smtp !== null) {
+      const smtp = createInboundSmtp(
+        { aliases, ingest, log, metrics },
+        { key: tls.key, cert: tls.cert, maxMessageSize: config.maxMessageSize, maxConnections: config.maxConnections },
+      );
+      smtp.on('error', (err) => log.warn({ err }, 'smtp connection error'));
+      await started('smtp', smtp.server, config.ports.smtp);
+    }
+    for (const service of NOT_YET_SERVED) {
+      if (config.ports[service] !== null) log.warn({ service }, 'this listener is not available in this version yet');
+    }
+  } catch (err) {
+    await Promise.all(servers.map(close));
+    await store.close();
+    throw err;
+  }
+  expiry.start();
+
+  return {
+    ports,
+    async close() {
+      expiry.stop();
+      for (const closeOne of closers) closeOne();
+      await Promise.all(servers.map(close));
+      await store.close();
+    },
+  };
+}
+
+export { SERVICES };
