@@ -69,14 +69,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     }
   });
 
-  if ((await store.countUsers()) === 0) {
-    const { token } = await users.add('me');
-    const relayUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.ports.http ?? 8025}`;
-    log.info(
-      { user: 'me', token, pairing: { relayUrl, token }, again: `wisp-relay user token me --data ${config.dataDir} prints a new token` },
-      'first user created',
-    );
-  }
+  // A first start makes the user `me`, so the relay is usable with no setup at all.
+  const firstToken = (await store.countUsers()) === 0 ? (await users.add('me')).token : null;
 
   const tls = await loadTlsIdentity({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey, domains: config.domains });
   if (tls.generated) log.info({ cert: tls.certPath }, 'made a self-signed TLS certificate');
@@ -116,6 +110,21 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     throw err;
   }
   expiry.start();
+
+  if (firstToken) {
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const relayUrl = ports.http !== undefined ? `http://${host}:${ports.http}` : null;
+    log.info(
+      {
+        user: 'me',
+        token: firstToken,
+        pairing: { relayUrl, token: firstToken },
+        hint: 'paste the relay URL and the token into the extension options',
+        again: `wisp-relay user token me --data ${config.dataDir} prints a new token (tokens are stored hashed)`,
+      },
+      'first user created',
+    );
+  }
 
   return {
     ports,
