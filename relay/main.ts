@@ -9,6 +9,7 @@ import { Users } from './core/users.ts';
 import { Aliases } from './core/aliases.ts';
 import { Messages } from './core/messages.ts';
 import { Ingest } from './core/ingest.ts';
+import { startIngestThread } from './ingest-thread.ts';
 import { ExpirySweeper } from './core/expiry.ts';
 import { loadTlsIdentity } from './tls.ts';
 import { createMetrics } from './metrics.ts';
@@ -57,7 +58,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const users = new Users(store);
   const aliases = new Aliases(store, bus, { domains: config.domains, defaultTtl: config.defaultTtl, rateLimit: config.aliasRateLimit });
   const messages = new Messages(store, aliases);
-  const ingest = new Ingest(store, bus, (_count, seconds) => metrics.ingestSeconds.observe(seconds));
+  const ingestThread = await startIngestThread(config.db, (err) => log.error({ err }, 'ingest thread failed'));
+  const ingest = new Ingest(ingestThread.write, bus, (_count, seconds) => metrics.ingestSeconds.observe(seconds));
   const expiry = new ExpirySweeper(store, bus, (err) => log.error({ err }, 'expiry sweep failed'));
   aliases.onExpiryChange = (at) => expiry.notify(at);
   bus.subscribe((event) => {
@@ -75,13 +77,16 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const tls = await loadTlsIdentity({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey, domains: config.domains });
   if (tls.generated) log.info({ cert: tls.certPath }, 'made a self-signed TLS certificate');
 
+  // Listening lines and the first token are what a user starts the relay to see: they print at
+  // any log level short of silent.
+  const notice = log.level === 'silent' ? log : log.child({}, { level: 'info' });
   const servers: net.Server[] = [];
   const closers: (() => void)[] = [];
   const ports: Partial<Record<Service, number>> = {};
   const started = async (service: Service, server: net.Server, port: number) => {
     servers.push(server);
     ports[service] = await listen(server, port, config.host, service);
-    log.info({ service, host: config.host, port: ports[service] }, 'listening');
+    notice.info({ service, host: config.host, port: ports[service] }, 'listening');
   };
 
   try {
@@ -106,6 +111,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     }
   } catch (err) {
     await Promise.all(servers.map(close));
+    await ingestThread.close();
     await store.close();
     throw err;
   }
@@ -114,7 +120,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   if (firstToken) {
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const relayUrl = ports.http !== undefined ? `http://${host}:${ports.http}` : null;
-    log.info(
+    notice.info(
       {
         user: 'me',
         token: firstToken,
@@ -132,6 +138,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
       expiry.stop();
       for (const closeOne of closers) closeOne();
       await Promise.all(servers.map(close));
+      await ingestThread.close();
       await store.close();
     },
   };
