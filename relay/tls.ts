@@ -3,7 +3,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import selfsigned from 'selfsigned';
 
 export interface TlsIdentity {
   key: Buffer;
@@ -36,6 +35,8 @@ export async function loadTlsIdentity(opts: { dataDir: string; certFile: string 
   if (cert && key) return { key, cert, generated: false, certPath };
 
   const names = [...new Set(['localhost', os.hostname(), ...opts.domains, ...opts.domains.map((d) => `*.${d}`)])];
+  // Loaded only when a pair is made: the X.509 libraries are large and most starts never need them.
+  const { default: selfsigned } = await import('selfsigned');
   const pems = await selfsigned.generate([{ name: 'commonName', value: opts.domains[0] ?? 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',
