@@ -1,0 +1,126 @@
+// Versioned schema for the SQLite store. Append new migrations at the end; never edit one that has
+// shipped. Each runs in its own transaction and is recorded in schema_migrations, which is the one
+// source of truth for the schema version (user_version is not used).
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    // Times are integer ms since the epoch. STRICT tables reject values of the wrong type.
+    // AUTOINCREMENT on users, aliases and messages: an id is never handed out twice, so a session
+    // still holding a deleted user's id can never see a newcomer's mail, and message ids can serve
+    // as IMAP UIDs.
+    sql: `
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      -- Without it, deleting a user scans every token.
+      CREATE INDEX tokens_user ON tokens(user_id);
+
+      CREATE TABLE aliases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        address TEXT NOT NULL UNIQUE,
+        site TEXT,
+        label TEXT,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        expired INTEGER NOT NULL DEFAULT 0 CHECK (expired IN (0, 1)),
+        -- Maintained in the same transaction as every message insert and delete.
+        message_count INTEGER NOT NULL DEFAULT 0,
+        last_message_at INTEGER
+      ) STRICT;
+      -- Listing a user's addresses; also the parent key of messages(user_id, alias_id).
+      CREATE UNIQUE INDEX aliases_user ON aliases(user_id, id);
+      -- Only the addresses still waiting to expire.
+      CREATE INDEX aliases_expiry ON aliases(expires_at) WHERE expired = 0 AND expires_at IS NOT NULL;
+
+      CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        alias_id INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        mail_from TEXT NOT NULL,
+        from_addr TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        preview TEXT NOT NULL,
+        code TEXT,
+        link TEXT,
+        seen INTEGER NOT NULL DEFAULT 0 CHECK (seen IN (0, 1)),
+        -- Last, so that reading the summary columns never touches the blob's overflow pages.
+        raw BLOB NOT NULL,
+        -- A message always belongs to the user who owns its address.
+        FOREIGN KEY (user_id, alias_id) REFERENCES aliases(user_id, id) ON DELETE CASCADE
+      ) STRICT;
+      -- received_at rides along so that 'since' filters on the index without reading rows.
+      CREATE INDEX messages_user ON messages(user_id, id, received_at);
+      CREATE INDEX messages_alias ON messages(alias_id, id, received_at);
+      -- A reconnecting client asks for the few messages since it last looked: found here without
+      -- walking the user's whole mailbox.
+      CREATE INDEX messages_user_time ON messages(user_id, received_at);
+    `,
+  },
+];
+
+/**
+ * Brings the database up to the newest migration. Returns the versions it applied (none when the
+ * database was up to date). Refuses a database written by a newer build.
+ */
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number[] {
+  for (let i = 1; i < list.length; i++) {
+    if (list[i]!.version <= list[i - 1]!.version) {
+      throw new Error(`Migration versions must increase: ${list[i]!.version} follows ${list[i - 1]!.version}`);
+    }
+  }
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  const current = currentVersion(db);
+  const newest = list.at(-1)?.version ?? 0;
+  if (current > newest) {
+    throw new Error(
+      `The database schema is at version ${current}, newer than this build knows (${newest}); upgrade Wisp.`,
+    );
+  }
+  const record = db.prepare<[number, string, number]>(
+    'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+  );
+  const applied: number[] = [];
+  for (const migration of list) {
+    if (migration.version <= current) continue;
+    // IMMEDIATE takes the write lock up front, so two processes opening a fresh file cannot both
+    // decide to apply the same migration.
+    db.transaction(() => {
+      if (currentVersion(db) >= migration.version) return;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, Date.now());
+      applied.push(migration.version);
+    }).immediate();
+  }
+  return applied;
+}
+
+export function currentVersion(db: Database.Database): number {
+  const row = db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM schema_migrations').get();
+  return row?.v ?? 0;
+}

@@ -1,0 +1,468 @@
+// The embedded Store: one better-sqlite3 connection in WAL mode. better-sqlite3 is synchronous, so
+// every method runs to completion without interleaving; only saveMessages is deferred, to batch
+// concurrent deliveries into one fsync.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  AddressTakenError,
+  type AliasPatch,
+  type AliasRecord,
+  type MessageQuery,
+  type MessageRecord,
+  type NewAlias,
+  type NewMessage,
+  type Page,
+  type Store,
+  type User,
+  type UserListing,
+} from '../../core/ports.ts';
+import { migrate } from './migrations.ts';
+import {
+  ALIAS_COLUMNS,
+  MESSAGE_COLUMNS,
+  checkLimit,
+  decodeCursor,
+  encodeCursor,
+  ms,
+  msOrNull,
+  toAlias,
+  toMessage,
+  toUser,
+  toUserListing,
+  type AliasRow,
+  type MessageRow,
+  type UserListingRow,
+  type UserRow,
+} from './rows.ts';
+
+/** A batch this large is written at once instead of waiting for the next turn of the loop. */
+const FLUSH_MESSAGES = 1000;
+const FLUSH_BYTES = 32 * 1024 * 1024;
+/** Below this many matches a 'since' listing goes by arrival time rather than by id. */
+export const SPARSE_SINCE = 2000;
+
+interface PendingSave {
+  messages: NewMessage[];
+  resolve: (ids: number[]) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ids: number[] } | { error: unknown };
+
+/** Opens (creating when needed) the database file and brings its schema up to date. */
+export async function openSqliteStore(file: string): Promise<SqliteStore> {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    // First, so that everything after it waits for another connection (the ingest worker) rather
+    // than failing with SQLITE_BUSY.
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    // FULL: a commit is fsynced before it returns, so "250" really means on disk.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return new SqliteStore(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Prepared once per connection: every query the store runs is here. */
+function prepareStatements(db: Database.Database) {
+  return {
+    ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
+
+    createUser: db.prepare<[string, number], UserRow>(
+      'INSERT INTO users (name, created_at) VALUES (?, ?) RETURNING id, name, created_at',
+    ),
+    userByName: db.prepare<[string], UserRow>('SELECT id, name, created_at FROM users WHERE name = ?'),
+    userById: db.prepare<[number], UserRow>('SELECT id, name, created_at FROM users WHERE id = ?'),
+    listUsers: db.prepare<[], UserListingRow>(`
+      SELECT u.id, u.name, u.created_at,
+        (SELECT count(*) FROM aliases a WHERE a.user_id = u.id) AS alias_count,
+        (SELECT coalesce(sum(a.message_count), 0) FROM aliases a WHERE a.user_id = u.id) AS message_count
+      FROM users u ORDER BY u.id`),
+    countUsers: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM users'),
+    deleteUser: db.prepare<[string]>('DELETE FROM users WHERE name = ?'),
+    addToken: db.prepare<[number, string, number]>(
+      'INSERT INTO tokens (user_id, hash, created_at) VALUES (?, ?, ?)',
+    ),
+    userByToken: db.prepare<[string], UserRow>(
+      'SELECT u.id, u.name, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?',
+    ),
+
+    createAlias: db.prepare<[number, string, string | null, string | null, number, number | null], AliasRow>(
+      `INSERT INTO aliases (user_id, address, site, label, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?) RETURNING ${ALIAS_COLUMNS}`,
+    ),
+    aliasByAddress: db.prepare<[string], AliasRow>(`SELECT ${ALIAS_COLUMNS} FROM aliases WHERE address = ?`),
+    aliasById: db.prepare<[number], AliasRow>(`SELECT ${ALIAS_COLUMNS} FROM aliases WHERE id = ?`),
+    listAliases: db.prepare<[number, number, number], AliasRow>(
+      `SELECT ${ALIAS_COLUMNS} FROM aliases WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+    ),
+    // One statement for every patch shape: a flag per field says whether to touch it.
+    updateAlias: db.prepare<
+      [{ id: number; setLabel: number; label: string | null; setActive: number; active: number; setExpires: number; expiresAt: number | null }],
+      AliasRow
+    >(`
+      UPDATE aliases SET
+        label = CASE WHEN @setLabel THEN @label ELSE label END,
+        active = CASE WHEN @setActive THEN @active ELSE active END,
+        expires_at = CASE WHEN @setExpires THEN @expiresAt ELSE expires_at END,
+        expired = CASE WHEN @setExpires THEN 0 ELSE expired END
+      WHERE id = @id RETURNING ${ALIAS_COLUMNS}`),
+    deleteAlias: db.prepare<[number]>('DELETE FROM aliases WHERE id = ?'),
+    dueForExpiry: db.prepare<[number, number], AliasRow>(
+      `SELECT ${ALIAS_COLUMNS} FROM aliases
+       WHERE expired = 0 AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
+    ),
+    deleteAliasMessages: db.prepare<[number]>('DELETE FROM messages WHERE alias_id = ?'),
+    markExpired: db.prepare<[number], AliasRow>(
+      `UPDATE aliases SET expired = 1, message_count = 0, last_message_at = NULL
+       WHERE id = ? RETURNING ${ALIAS_COLUMNS}`,
+    ),
+    nextExpiry: db.prepare<[], { t: number | null }>(
+      'SELECT min(expires_at) AS t FROM aliases WHERE expired = 0 AND expires_at IS NOT NULL',
+    ),
+
+    insertMessage: db.prepare<
+      [number, number, number, number, string, string, string, string, string | null, string | null, Buffer]
+    >(`INSERT INTO messages
+         (user_id, alias_id, received_at, size, mail_from, from_addr, subject, preview, code, link, raw)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    countArrival: db.prepare<[{ at: number; aliasId: number }]>(
+      `UPDATE aliases SET message_count = message_count + 1,
+         last_message_at = max(coalesce(last_message_at, @at), @at)
+       WHERE id = @aliasId`,
+    ),
+    message: db.prepare<[number, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN aliases a ON a.id = m.alias_id
+       WHERE m.id = ? AND m.user_id = ?`,
+    ),
+    raw: db.prepare<[number, number], { raw: Buffer }>('SELECT raw FROM messages WHERE id = ? AND user_id = ?'),
+    listMessages: db.prepare<[{ userId: number; before: number; since: number; limit: number }], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m INDEXED BY messages_user JOIN aliases a ON a.id = m.alias_id
+       WHERE m.user_id = @userId AND m.id < @before AND m.received_at > @since
+       ORDER BY m.id DESC LIMIT @limit`,
+    ),
+    // For a 'since' that few messages pass: the index on arrival time finds them, then only the
+    // page's ids are sorted (index-only) before the page itself is read.
+    countSince: db.prepare<[number, number, number], { n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM messages INDEXED BY messages_user_time
+         WHERE user_id = ? AND received_at > ? LIMIT ?)`,
+    ),
+    listRecentMessages: db.prepare<[{ userId: number; before: number; since: number; limit: number }], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM (
+         SELECT id FROM messages INDEXED BY messages_user_time
+         WHERE user_id = @userId AND received_at > @since AND id < @before
+         ORDER BY id DESC LIMIT @limit
+       ) AS page CROSS JOIN messages m ON m.id = page.id JOIN aliases a ON a.id = m.alias_id
+       ORDER BY m.id DESC`,
+    ),
+    // The alias index, not the user's: one address holds a small share of a user's mail.
+    listAliasMessages: db.prepare<
+      [{ userId: number; aliasId: number; before: number; since: number; limit: number }],
+      MessageRow
+    >(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m INDEXED BY messages_alias JOIN aliases a ON a.id = m.alias_id
+       WHERE m.alias_id = @aliasId AND m.user_id = @userId AND m.id < @before AND m.received_at > @since
+       ORDER BY m.id DESC LIMIT @limit`,
+    ),
+    listAfter: db.prepare<[number, number, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m INDEXED BY messages_user JOIN aliases a ON a.id = m.alias_id
+       WHERE m.user_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`,
+    ),
+    setSeen: db.prepare<[number, number, number]>('UPDATE messages SET seen = ? WHERE id = ? AND user_id = ?'),
+    deleteMessage: db.prepare<[number, number], { alias_id: number; received_at: number }>(
+      'DELETE FROM messages WHERE id = ? AND user_id = ? RETURNING alias_id, received_at',
+    ),
+    // Only rescans the address's mail when the newest message is the one that went.
+    countDeparture: db.prepare<[{ at: number; aliasId: number }]>(
+      `UPDATE aliases SET message_count = message_count - 1,
+         last_message_at = CASE WHEN last_message_at > @at THEN last_message_at
+           ELSE (SELECT max(received_at) FROM messages WHERE alias_id = @aliasId) END
+       WHERE id = @aliasId`,
+    ),
+  };
+}
+
+export class SqliteStore implements Store {
+  /** Counters for /metrics and tests: how many group commits wrote how many messages. */
+  readonly stats = { flushes: 0, messages: 0 };
+
+  private closed = false;
+  private queue: PendingSave[] = [];
+  private queuedMessages = 0;
+  private queuedBytes = 0;
+  private flushTimer: NodeJS.Immediate | null = null;
+
+  private readonly s: ReturnType<typeof prepareStatements>;
+  private readonly insertMessages: Database.Transaction<(messages: NewMessage[]) => number[]>;
+  private readonly flushBatch: Database.Transaction<(batch: PendingSave[]) => Outcome[]>;
+  private readonly expireTx: Database.Transaction<(id: number) => AliasRow | undefined>;
+  private readonly deleteMessageTx: Database.Transaction<(userId: number, id: number) => boolean>;
+
+  /** Expects an open, migrated database; openSqliteStore prepares one. */
+  constructor(readonly db: Database.Database) {
+    this.s = prepareStatements(db);
+    const s = this.s;
+
+    // Nested inside flushBatch it runs as a SAVEPOINT: a bad batch rolls back alone and only its
+    // caller is rejected, while the rest of the group still commits.
+    this.insertMessages = db.transaction((messages: NewMessage[]): number[] =>
+      messages.map((m) => {
+        const receivedAt = ms(m.receivedAt);
+        const info = s.insertMessage.run(
+          m.userId,
+          m.aliasId,
+          receivedAt,
+          m.raw.length,
+          m.mailFrom,
+          m.from,
+          m.subject,
+          m.preview,
+          m.code,
+          m.link,
+          m.raw,
+        );
+        s.countArrival.run({ at: receivedAt, aliasId: m.aliasId });
+        return Number(info.lastInsertRowid);
+      }),
+    );
+    this.flushBatch = db.transaction((batch: PendingSave[]): Outcome[] =>
+      batch.map((p) => {
+        try {
+          return { ids: this.insertMessages(p.messages) };
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
+    // Write transactions are started IMMEDIATE (see their callers): with a second connection on the
+    // file, a deferred one that read first could not be upgraded and would fail instead of waiting.
+    this.expireTx = db.transaction((id: number): AliasRow | undefined => {
+      s.deleteAliasMessages.run(id);
+      return s.markExpired.get(id);
+    });
+    this.deleteMessageTx = db.transaction((userId: number, id: number): boolean => {
+      const gone = s.deleteMessage.get(id, userId);
+      if (!gone) return false;
+      s.countDeparture.run({ at: gone.received_at, aliasId: gone.alias_id });
+      return true;
+    });
+  }
+
+  async ping(): Promise<void> {
+    this.s.ping.get();
+  }
+
+  /** Writes what is still queued, then closes. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.flush();
+    this.db.close();
+  }
+
+  async createUser(name: string, createdAt: Date): Promise<User> {
+    return toUser(this.s.createUser.get(name, ms(createdAt))!);
+  }
+
+  async getUserByName(name: string): Promise<User | null> {
+    const row = this.s.userByName.get(name);
+    return row ? toUser(row) : null;
+  }
+
+  async getUserById(id: number): Promise<User | null> {
+    const row = this.s.userById.get(id);
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(): Promise<UserListing[]> {
+    return this.s.listUsers.all().map(toUserListing);
+  }
+
+  async countUsers(): Promise<number> {
+    return this.s.countUsers.get()!.n;
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    return this.s.deleteUser.run(name).changes > 0;
+  }
+
+  async addToken(userId: number, tokenHash: string, createdAt: Date): Promise<void> {
+    this.s.addToken.run(userId, tokenHash, ms(createdAt));
+  }
+
+  async findUserByTokenHash(tokenHash: string): Promise<User | null> {
+    const row = this.s.userByToken.get(tokenHash);
+    return row ? toUser(row) : null;
+  }
+
+  async createAlias(alias: NewAlias): Promise<AliasRecord> {
+    const address = alias.address.toLowerCase();
+    try {
+      const row = this.s.createAlias.get(
+        alias.userId,
+        address,
+        alias.site,
+        alias.label,
+        ms(alias.createdAt),
+        msOrNull(alias.expiresAt),
+      );
+      return toAlias(row!);
+    } catch (error) {
+      if (isUniqueViolation(error, 'aliases.address')) throw new AddressTakenError(address);
+      throw error;
+    }
+  }
+
+  async getAlias(address: string): Promise<AliasRecord | null> {
+    const row = this.s.aliasByAddress.get(address.toLowerCase());
+    return row ? toAlias(row) : null;
+  }
+
+  async getAliasById(id: number): Promise<AliasRecord | null> {
+    const row = this.s.aliasById.get(id);
+    return row ? toAlias(row) : null;
+  }
+
+  async listAliases(userId: number, page: { cursor?: string; limit: number }): Promise<Page<AliasRecord>> {
+    const limit = checkLimit(page.limit);
+    // One row more than asked tells whether another page exists, so the last page says next: null.
+    const rows = this.s.listAliases.all(userId, decodeCursor(page.cursor), limit + 1);
+    return toPage(rows.map(toAlias), limit);
+  }
+
+  async updateAlias(id: number, patch: AliasPatch): Promise<AliasRecord | null> {
+    const row = this.s.updateAlias.get({
+      id,
+      setLabel: patch.label !== undefined ? 1 : 0,
+      label: patch.label ?? null,
+      setActive: patch.active !== undefined ? 1 : 0,
+      active: patch.active ? 1 : 0,
+      setExpires: patch.expiresAt !== undefined ? 1 : 0,
+      expiresAt: patch.expiresAt ? ms(patch.expiresAt) : null,
+    });
+    return row ? toAlias(row) : null;
+  }
+
+  async deleteAlias(id: number): Promise<boolean> {
+    return this.s.deleteAlias.run(id).changes > 0;
+  }
+
+  async listDueForExpiry(now: Date, limit: number): Promise<AliasRecord[]> {
+    return this.s.dueForExpiry.all(ms(now), checkLimit(limit)).map(toAlias);
+  }
+
+  async expireAlias(id: number): Promise<AliasRecord | null> {
+    const row = this.expireTx.immediate(id);
+    return row ? toAlias(row) : null;
+  }
+
+  async nextExpiry(): Promise<Date | null> {
+    const t = this.s.nextExpiry.get()!.t;
+    return t === null ? null : new Date(t);
+  }
+
+  saveMessages(messages: NewMessage[]): Promise<number[]> {
+    if (this.closed) return Promise.reject(new Error('The store is closed.'));
+    if (messages.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ messages, resolve, reject });
+      this.queuedMessages += messages.length;
+      for (const m of messages) this.queuedBytes += m.raw.length;
+      if (this.queuedMessages >= FLUSH_MESSAGES || this.queuedBytes >= FLUSH_BYTES) this.flush();
+      // Everyone who calls before the next turn of the event loop shares one commit (one fsync).
+      else this.flushTimer ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commits everything queued in one transaction and settles each caller. */
+  private flush(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    this.queuedMessages = 0;
+    this.queuedBytes = 0;
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.flushBatch.immediate(batch);
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing of this group is stored.
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.stats.flushes++;
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i]!;
+      if ('ids' in outcome) {
+        this.stats.messages += outcome.ids.length;
+        p.resolve(outcome.ids);
+      } else {
+        p.reject(outcome.error);
+      }
+    });
+  }
+
+  async getMessage(userId: number, id: number): Promise<MessageRecord | null> {
+    const row = this.s.message.get(id, userId);
+    return row ? toMessage(row) : null;
+  }
+
+  async getRaw(userId: number, id: number): Promise<Buffer | null> {
+    return this.s.raw.get(id, userId)?.raw ?? null;
+  }
+
+  async listMessages(userId: number, query: MessageQuery): Promise<Page<MessageRecord>> {
+    const limit = checkLimit(query.limit);
+    const params = {
+      userId,
+      before: decodeCursor(query.cursor),
+      since: query.since ? ms(query.since) : Number.MIN_SAFE_INTEGER,
+      limit: limit + 1,
+    };
+    let rows: MessageRow[];
+    if (query.aliasId !== undefined) {
+      rows = this.s.listAliasMessages.all({ ...params, aliasId: query.aliasId });
+    } else if (query.since && this.s.countSince.get(userId, params.since, SPARSE_SINCE)!.n < SPARSE_SINCE) {
+      rows = this.s.listRecentMessages.all(params);
+    } else {
+      // Walking ids from the newest meets a page of matches soon when many messages match.
+      rows = this.s.listMessages.all(params);
+    }
+    return toPage(rows.map(toMessage), limit);
+  }
+
+  async listMessagesAfter(userId: number, afterId: number, limit: number): Promise<MessageRecord[]> {
+    return this.s.listAfter.all(userId, afterId, checkLimit(limit)).map(toMessage);
+  }
+
+  async setSeen(userId: number, id: number, seen: boolean): Promise<MessageRecord | null> {
+    if (this.s.setSeen.run(seen ? 1 : 0, id, userId).changes === 0) return null;
+    return this.getMessage(userId, id);
+  }
+
+  async deleteMessage(userId: number, id: number): Promise<boolean> {
+    return this.deleteMessageTx.immediate(userId, id);
+  }
+}
+
+function toPage<T extends { id: number }>(rows: T[], limit: number): Page<T> {
+  if (rows.length <= limit) return { items: rows, next: null };
+  const items = rows.slice(0, limit);
+  return { items, next: encodeCursor(items[limit - 1]!.id) };
+}
+
+function isUniqueViolation(error: unknown, column: string): boolean {
+  return (
+    error instanceof Database.SqliteError &&
+    error.code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    error.message.includes(column)
+  );
+}
