@@ -22,6 +22,9 @@ describe('sanitizeMailHtml', () => {
     const out = sanitizeMailHtml('<div style="background:url(https://t.test/x)">a</div><td style="color: red">b</td><style>@import "x"</style>');
     expect(out).not.toMatch(/url\(|@import/);
     expect(out).toMatch(/style="color: ?red"/);
+    for (const style of ['background-image:image-set("https://t.test/a" 1x)', "list-style-image:-webkit-image-set('https://t.test/b' 1x)", 'background:U\\72l(https://t.test/c)']) {
+      expect(sanitizeMailHtml(`<p style="${style.replace(/"/g, '&quot;')}">x</p>`)).toBe('<p>x</p>');
+    }
   });
 
   it('keeps links but opens them safely, and refuses javascript: URLs', () => {

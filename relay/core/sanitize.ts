@@ -4,7 +4,11 @@
 import sanitizeHtml from 'sanitize-html';
 
 const REMOTE = /^\s*(https?:)?\/\//i;
-const UNSAFE_STYLE = /url\s*\(|expression\s*\(|@import|behavior\s*:|-moz-binding/i;
+/**
+ * Any CSS function that can fetch (url, image-set, image, cross-fade, element, expression),
+ * imports, bindings, and any escape (`u\72l(` reads as `url(`): a style with one is dropped whole.
+ */
+const UNSAFE_STYLE = /\\|(url|image|image-set|cross-fade|element|expression|src)\s*\(|@import|behavior\s*:|binding/i;
 
 /** One pass over every kept tag: the per-tag rules, then inline styles that could load something. */
 function transform(tagName: string, attribs: sanitizeHtml.Attributes): sanitizeHtml.Tag {

@@ -28,21 +28,22 @@ export function createAuthFailureLimiter(): RateLimiter {
   return new RateLimiter({ count: AUTH_FAILURES_PER_MINUTE, windowSeconds: 60 });
 }
 
+/** Past this the connection is cut rather than drained: a client that sends so much is not a browser. */
+const MAX_DRAIN = 8 * 1024 * 1024;
+
 function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, `The request body is larger than ${MAX_BODY} bytes.`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      // An oversized body is drained, not kept, so the client still reads its 413.
+      if (size <= MAX_BODY) chunks.push(chunk);
+      else if (size > MAX_DRAIN) req.destroy();
     });
     req.on('error', reject);
     req.on('end', () => {
+      if (size > MAX_BODY) return reject(new HttpError(413, `The request body is larger than ${MAX_BODY} bytes.`, { connection: 'close' }));
       const text = Buffer.concat(chunks).toString('utf8').trim();
       if (!text) return resolve({});
       let value: unknown;
@@ -84,13 +85,13 @@ function send(res: ServerResponse, reply: NonNullable<Reply>, headers: Record<st
 export function createHttpServer(deps: HttpDeps): http.Server {
   const { router, users, authFailures, log, metrics } = deps;
 
+  // A good token always works, so nobody can lock its owner out by failing from the same address;
+  // bad ones past the limit get 429 instead of 401.
   async function authenticate(req: IncomingMessage): Promise<User> {
-    const remote = req.socket.remoteAddress ?? '';
-    const wait = authFailures.isLimited(remote);
-    if (wait > 0) throw new HttpError(429, `Too many failed logins: try again in ${wait} seconds.`, { 'retry-after': String(wait) });
     const user = await users.authenticate(bearerToken(req));
     if (user) return user;
-    authFailures.take(remote);
+    const wait = authFailures.take(req.socket.remoteAddress ?? '');
+    if (wait > 0) throw new HttpError(429, `Too many failed logins: try again in ${wait} seconds.`, { 'retry-after': String(wait) });
     throw new HttpError(401, 'A valid token is needed: send "Authorization: Bearer TOKEN".', { 'www-authenticate': 'Bearer' });
   }
 

@@ -95,6 +95,8 @@ export function attachWebSocket(server: http.Server, deps: WsDeps): { close(): v
   }
 
   const unsubscribe = bus.subscribe((event: RelayEvent) => {
+    // Flag changes and expunges are for mail clients (IMAP); the WebSocket pushes neither.
+    if (event.type !== 'message' && event.type !== 'alias') return;
     const targets = sessions.get(event.userId);
     if (!targets?.size) return;
     forUser(event.userId, async () => {
@@ -137,7 +139,8 @@ export function attachWebSocket(server: http.Server, deps: WsDeps): { close(): v
     }
     const user = await users.authenticate(frame.token);
     if (!user) {
-      authFailures.take(remote);
+      // Past the limit, the refusal comes slowly: guessing tokens gets no faster by reconnecting.
+      if (authFailures.take(remote) > 0) await new Promise((r) => setTimeout(r, 1000));
       return ws.close(WS_CLOSE_BAD_TOKEN, 'Bad token');
     }
     if (ws.readyState !== ws.OPEN) return;
@@ -176,7 +179,6 @@ export function attachWebSocket(server: http.Server, deps: WsDeps): { close(): v
     ws.on('error', (err) => log.debug({ err }, 'websocket error'));
     ws.once('message', (data) => {
       clearTimeout(timer);
-      if (authFailures.isLimited(remote)) return ws.close(WS_CLOSE_BAD_TOKEN, 'Too many failed logins: try again later');
       authenticate(ws, remote, data.toString()).catch((err: unknown) => {
         log.error({ err }, 'websocket auth failed');
         ws.close(1011, 'Internal error');
