@@ -1,5 +1,6 @@
 // The composition root: config → store → core → listeners. The only place that wires.
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import type net from 'node:net';
 import type { Config, Service } from './config.ts';
 import { SERVICES } from './config.ts';
@@ -15,6 +16,14 @@ import { loadTlsIdentity } from './tls.ts';
 import { createMetrics } from './metrics.ts';
 import type { Logger } from './log.ts';
 import { createInboundSmtp } from './protocols/smtp/inbound.ts';
+import { createImapServer } from './protocols/imap/server.ts';
+import { createPop3Server } from './protocols/pop3/server.ts';
+import { MailLogins } from './core/mail-login.ts';
+import { LoginThrottle } from './core/login-throttle.ts';
+import { createSubmission } from './protocols/smtp/submission.ts';
+import { Outbound } from './core/outbound/outbound.ts';
+import { MxTransport, SmarthostTransport } from './core/outbound/transport.ts';
+import { dkimRecords, loadDkimKey } from './dkim.ts';
 import { createAuthFailureLimiter, createHttpServer } from './http/app.ts';
 import { Router } from './http/router.ts';
 import { aliasRoutes } from './http/routes/aliases.ts';
@@ -28,8 +37,11 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-/** Services whose listeners later issues add; until then the relay says so rather than pretend. */
-const NOT_YET_SERVED: Service[] = ['submission', 'smtps', 'imap', 'imaps', 'pop3', 'pop3s'];
+/** A hidden knob for tests (e.g. a short idle timeout), read from the environment. */
+function envMs(name: string): number | undefined {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
 
 function listen(server: net.Server, port: number, host: string, service: Service): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,9 +69,11 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const bus = new InProcessBus((err) => log.error({ err }, 'event listener failed'));
   const users = new Users(store);
   const aliases = new Aliases(store, bus, { domains: config.domains, defaultTtl: config.defaultTtl, rateLimit: config.aliasRateLimit });
-  const messages = new Messages(store, aliases);
+  const messages = new Messages(store, aliases, bus);
   const ingestThread = await startIngestThread(config.db, (err) => log.error({ err }, 'ingest thread failed'));
   const ingest = new Ingest(ingestThread.write, bus, (_count, seconds) => metrics.ingestSeconds.observe(seconds));
+  // One throttle for IMAP, POP3 and submission, so failures on one count on the others.
+  const logins = new MailLogins(store, users, new LoginThrottle());
   const expiry = new ExpirySweeper(store, bus, (err) => log.error({ err }, 'expiry sweep failed'));
   aliases.onExpiryChange = (at) => expiry.notify(at);
   bus.subscribe((event) => {
@@ -74,12 +88,29 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   // A first start makes the user `me`, so the relay is usable with no setup at all.
   const firstToken = (await store.countUsers()) === 0 ? (await users.add('me')).token : null;
 
+  // Outgoing mail: signed with the relay's DKIM key, queued in the store, sent by the worker.
+  const hostname = os.hostname();
+  const dkim = await loadDkimKey(config.dataDir);
+  const transport = config.smarthost
+    ? new SmarthostTransport(config.smarthost, hostname)
+    : new MxTransport({ heloName: hostname, dnsServer: config.dnsServer, port: envMs('WISP_MX_PORT') ?? 25 });
+  const outbound = new Outbound(
+    { store, ingest, transport, signingKey: dkim, log },
+    { hostname, queueLifetimeMs: config.queueLifetime * 1000, retryBaseMs: envMs('WISP_OUTBOUND_RETRY_MS'), leaseMs: envMs('WISP_OUTBOUND_LEASE_MS') },
+  );
+
   const tls = await loadTlsIdentity({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey, domains: config.domains });
   if (tls.generated) log.info({ cert: tls.certPath }, 'made a self-signed TLS certificate');
 
   // Listening lines and the first token are what a user starts the relay to see: they print at
   // any log level short of silent.
   const notice = log.level === 'silent' ? log : log.child({}, { level: 'info' });
+  if (dkim.generated) {
+    notice.info(
+      { selector: dkim.selector, records: dkimRecords(dkim, config.domains), again: `wisp-relay dkim --data ${config.dataDir} prints them again` },
+      'made a DKIM key: publish these DNS TXT records',
+    );
+  }
   const servers: net.Server[] = [];
   const closers: (() => void)[] = [];
   const ports: Partial<Record<Service, number>> = {};
@@ -106,8 +137,45 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
       smtp.on('error', (err) => log.warn({ err }, 'smtp connection error'));
       await started('smtp', smtp.server, config.ports.smtp);
     }
-    for (const service of NOT_YET_SERVED) {
-      if (config.ports[service] !== null) log.warn({ service }, 'this listener is not available in this version yet');
+    if (config.ports.imap !== null || config.ports.imaps !== null) {
+      const imap = createImapServer(
+        { store, logins, bus, ingest, log },
+        {
+          key: tls.key,
+          cert: tls.cert,
+          maxMessageSize: config.maxMessageSize,
+          maxConnections: config.maxConnections,
+          unauthenticatedTimeoutMs: Number(process.env.WISP_IMAP_LOGIN_TIMEOUT_MS) || 60_000,
+        },
+      );
+      closers.push(imap.close);
+      if (config.ports.imap !== null) await started('imap', imap.plain, config.ports.imap);
+      if (config.ports.imaps !== null) await started('imaps', imap.secure, config.ports.imaps);
+    }
+    if (config.ports.pop3 !== null || config.ports.pop3s !== null) {
+      const pop3 = createPop3Server(
+        { store, bus, logins, log },
+        {
+          key: tls.key,
+          cert: tls.cert,
+          maxConnections: config.maxConnections,
+          unauthenticatedTimeoutMs: envMs('WISP_POP3_LOGIN_TIMEOUT_MS'),
+          idleTimeoutMs: envMs('WISP_POP3_IDLE_TIMEOUT_MS'),
+        },
+      );
+      closers.push(pop3.close);
+      if (config.ports.pop3 !== null) await started('pop3', pop3.plain, config.ports.pop3);
+      if (config.ports.pop3s !== null) await started('pop3s', pop3.secure, config.ports.pop3s);
+    }
+    if (config.ports.submission !== null || config.ports.smtps !== null) {
+      const submission = createSubmission(
+        { store, aliases, logins, outbound, log },
+        { key: tls.key, cert: tls.cert, maxMessageSize: config.maxMessageSize, maxConnections: config.maxConnections, domains: config.domains, hostname },
+      );
+      for (const server of [submission.plain, submission.secure]) server.on('error', (err) => log.warn({ err }, 'submission connection error'));
+      closers.push(() => void submission.close());
+      if (config.ports.submission !== null) await started('submission', submission.plain.server, config.ports.submission);
+      if (config.ports.smtps !== null) await started('smtps', submission.secure.server, config.ports.smtps);
     }
   } catch (err) {
     await Promise.all(servers.map(close));
@@ -116,6 +184,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     throw err;
   }
   expiry.start();
+  outbound.start();
 
   if (firstToken) {
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -136,6 +205,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     ports,
     async close() {
       expiry.stop();
+      await outbound.stop();
       for (const closeOne of closers) closeOne();
       await Promise.all(servers.map(close));
       await ingestThread.close();

@@ -1,7 +1,7 @@
 // Reading and managing stored mail on behalf of one user.
 import { simpleParser } from 'mailparser';
 import type { MessageDetail } from '../../shared/api.ts';
-import type { MessageRecord, Page, Store, User } from './ports.ts';
+import type { Bus, MessageRecord, Page, Store, User } from './ports.ts';
 import { invalid, notFound } from './errors.ts';
 import { messageToWire } from './wire.ts';
 import { sanitizeMailHtml } from './sanitize.ts';
@@ -40,6 +40,8 @@ export class Messages {
   constructor(
     private store: Store,
     private aliases: Aliases,
+    /** Told of seen changes and deletions, so IMAP sessions show them at once. */
+    private bus?: Bus,
   ) {}
 
   async list(user: User, request: ListRequest): Promise<Page<MessageRecord>> {
@@ -86,10 +88,13 @@ export class Messages {
     if (typeof seen !== 'boolean') throw invalid('seen must be true or false.');
     const message = await this.store.setSeen(user.id, parseId(id), seen);
     if (!message) throw notFound(`There is no message ${id}.`);
+    this.bus?.publish({ type: 'flags', userId: user.id, messageIds: [message.id] });
     return message;
   }
 
   async remove(user: User, id: string): Promise<void> {
-    if (!(await this.store.deleteMessage(user.id, parseId(id)))) throw notFound(`There is no message ${id}.`);
+    const messageId = parseId(id);
+    if (!(await this.store.deleteMessage(user.id, messageId))) throw notFound(`There is no message ${id}.`);
+    this.bus?.publish({ type: 'expunge', userId: user.id, messageIds: [messageId] });
   }
 }

@@ -89,6 +89,72 @@ export interface MessageQuery {
   limit: number;
 }
 
+/**
+ * Which mail a mail-client session (IMAP, POP3) sees: all of a user's mail, or one address's alone.
+ * Every mailbox method is scoped by it, so no session reaches beyond what it logged in to.
+ */
+export interface MailboxScope {
+  userId: number;
+  aliasId?: number;
+}
+
+/** What a mail client's view of a message needs, without its body. */
+export interface MailboxEntry {
+  /** The message id, which is also its IMAP UID. */
+  id: number;
+  aliasId: number;
+  size: number;
+  receivedAt: Date;
+  /** IMAP flags: `\Seen` (the API's `seen`), the other system flags, then keywords. */
+  flags: string[];
+}
+
+/** add: set these flags; remove: clear them; replace: make them the whole set. */
+export type FlagMode = 'add' | 'remove' | 'replace';
+
+export interface FlagUpdate {
+  id: number;
+  /** The message's flags after the update. */
+  flags: string[];
+  changed: boolean;
+}
+
+export interface MailboxStatus {
+  messages: number;
+  unseen: number;
+  /**
+   * Higher than every id the mailbox ever held, and raised by every arrival (even one expunged
+   * since): the IMAP UIDNEXT.
+   */
+  uidNext: number;
+}
+
+/** A submitted message on its way out (SMTP submission → the outbound queue). */
+export interface NewOutbound {
+  userId: number;
+  /** Envelope sender: one of the user's addresses. */
+  mailFrom: string;
+  /** One delivery job per group (a smarthost takes all, MX delivery one group per domain). */
+  recipientGroups: string[][];
+  /** The message as it goes out, DKIM signature included. */
+  raw: Buffer;
+  createdAt: Date;
+}
+
+/** One claimed delivery job: a message and the recipients still to reach with it. */
+export interface OutboundJob {
+  id: number;
+  messageId: number;
+  userId: number;
+  mailFrom: string;
+  recipients: string[];
+  raw: Buffer;
+  createdAt: Date;
+  /** Attempts made, this one included. */
+  attempts: number;
+  lastError: string | null;
+}
+
 export interface Store {
   /** Confirms the database answers; used by /healthz. */
   ping(): Promise<void>;
@@ -133,6 +199,38 @@ export interface Store {
   listMessagesAfter(userId: number, afterId: number, limit: number): Promise<MessageRecord[]>;
   setSeen(userId: number, id: number, seen: boolean): Promise<MessageRecord | null>;
   deleteMessage(userId: number, id: number): Promise<boolean>;
+
+  /** The scope's messages with an id above `afterId` (default 0), oldest first. */
+  listMailbox(scope: MailboxScope, afterId?: number): Promise<MailboxEntry[]>;
+  /** The entries of those of `ids` that are in the scope, in ascending id order. */
+  getMailboxEntries(scope: MailboxScope, ids: number[]): Promise<MailboxEntry[]>;
+  /** Raw bodies of those of `ids` that are in the scope; missing ids are absent from the map. */
+  getRaws(scope: MailboxScope, ids: number[]): Promise<Map<number, Buffer>>;
+  /**
+   * Changes the flags of those of `ids` in the scope in one transaction; `\Seen` is the API's
+   * `seen`, `\Recent` is never stored. Returns each found message's flags afterwards.
+   */
+  updateFlags(scope: MailboxScope, ids: number[], mode: FlagMode, flags: string[]): Promise<FlagUpdate[]>;
+  /** Deletes those of `ids` in the scope in one transaction; returns the ids that went. */
+  expungeMessages(scope: MailboxScope, ids: number[]): Promise<number[]>;
+  mailboxStatus(scope: MailboxScope): Promise<MailboxStatus>;
+
+  /**
+   * Queues a message for delivery, one job per recipient group, in one durable transaction: when
+   * the promise resolves the message survives a crash, so submission may answer 250.
+   */
+  enqueueOutbound(message: NewOutbound): Promise<number>;
+  /**
+   * Takes up to `limit` jobs due at `now`, oldest due first, and leases them for `leaseMs`: a job
+   * whose worker dies is due again when the lease ends. Counts the attempt.
+   */
+  claimOutbound(now: Date, leaseMs: number, limit: number): Promise<OutboundJob[]>;
+  /** The job is done (delivered or given up); the message goes with its last job. */
+  completeOutbound(jobId: number): Promise<void>;
+  /** The job is tried again at `nextAttemptAt` with the recipients still to reach. */
+  rescheduleOutbound(jobId: number, update: { recipients: string[]; nextAttemptAt: Date; lastError: string }): Promise<void>;
+  /** When the soonest job is due (a leased one when its lease ends), or null when none is queued. */
+  nextOutboundAttempt(): Promise<Date | null>;
 }
 
 export class AddressTakenError extends Error {
@@ -151,7 +249,11 @@ export type RelayEvent =
       event: 'created' | 'updated' | 'deleted' | 'expired';
       /** A deleted address is gone from the Store, so the event carries its last state. */
       alias: AliasRecord;
-    };
+    }
+  /** Flags (including the API's `seen`) of these messages changed. */
+  | { type: 'flags'; userId: number; messageIds: number[] }
+  /** These messages were deleted (IMAP EXPUNGE, MOVE, POP3 DELE, DELETE /api/messages/{id}). */
+  | { type: 'expunge'; userId: number; messageIds: number[] };
 
 export interface Bus {
   publish(event: RelayEvent): void;

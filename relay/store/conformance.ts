@@ -560,6 +560,108 @@ export function storeSuite(name: string, open: () => Promise<Store>, options: St
       });
     });
 
+    describe('mail client mailboxes (IMAP, POP3)', () => {
+      it('lists a user’s and an address’s mailbox oldest first, with size, arrival and flags', async () => {
+        const { store, alice, a1, a2, b1 } = await world();
+        const ids = await store.saveMessages([message(a1, 10), message(a2, 11), message(a1, 12), message(b1, 13)]);
+        const [m1, m2, m3] = ids as [number, number, number];
+        const all = await store.listMailbox({ userId: alice.id });
+        expect(all.map((e) => e.id)).toEqual([m1, m2, m3]);
+        expect(all[0]).toEqual({ id: m1, aliasId: a1.id, size: message(a1, 10).raw.length, receivedAt: at(10), flags: [] });
+        expect((await store.listMailbox({ userId: alice.id, aliasId: a1.id })).map((e) => e.id)).toEqual([m1, m3]);
+        expect((await store.listMailbox({ userId: alice.id }, m1)).map((e) => e.id)).toEqual([m2, m3]);
+        expect((await store.listMailbox({ userId: alice.id, aliasId: a1.id }, m1)).map((e) => e.id)).toEqual([m3]);
+        // Another user's address names nothing of Alice's.
+        expect(await store.listMailbox({ userId: alice.id, aliasId: b1.id })).toEqual([]);
+        expect((await store.getMailboxEntries({ userId: alice.id }, [m3, m1, m1, ids[3]!, -1])).map((e) => e.id)).toEqual([m1, m3]);
+        expect((await store.getMailboxEntries({ userId: alice.id, aliasId: a2.id }, [m1, m2, m3])).map((e) => e.id)).toEqual([m2]);
+      });
+
+      it('reads several raw messages at once, only within the scope', async () => {
+        const { store, alice, a1, a2, b1 } = await world();
+        const raw = awkwardBytes(5);
+        const [m1, m2, m3] = await store.saveMessages([message(a1, 1, { raw }), message(a2, 2), message(b1, 3)]);
+        const got = await store.getRaws({ userId: alice.id }, [m1!, m2!, m3!]);
+        expect([...got.keys()]).toEqual([m1, m2]);
+        expect(got.get(m1!)!.equals(raw)).toBe(true);
+        expect([...(await store.getRaws({ userId: alice.id, aliasId: a2.id }, [m1!, m2!])).keys()]).toEqual([m2]);
+      });
+
+      it('adds, removes and replaces flags, with \\Seen as the API’s seen', async () => {
+        const { store, alice, bob, a1, a2 } = await world();
+        const [m1, m2] = (await store.saveMessages([message(a1, 1), message(a2, 2)])) as [number, number];
+        const scope = { userId: alice.id };
+        let up = await store.updateFlags(scope, [m1, m2], 'add', ['\\seen', '\\Flagged', '$Label1', '\\Recent', '\\Unknown']);
+        expect(up).toEqual([
+          { id: m1, flags: ['\\Flagged', '\\Seen', '$Label1'], changed: true },
+          { id: m2, flags: ['\\Flagged', '\\Seen', '$Label1'], changed: true },
+        ]);
+        expect((await store.getMessage(alice.id, m1))?.seen).toBe(true);
+        // Keywords compare without regard to case; adding what is there changes nothing.
+        up = await store.updateFlags(scope, [m1], 'add', ['$label1', '\\FLAGGED']);
+        expect(up).toEqual([{ id: m1, flags: ['\\Flagged', '\\Seen', '$Label1'], changed: false }]);
+        up = await store.updateFlags(scope, [m1], 'remove', ['\\Seen', '$LABEL1']);
+        expect(up).toEqual([{ id: m1, flags: ['\\Flagged'], changed: true }]);
+        expect((await store.getMessage(alice.id, m1))?.seen).toBe(false);
+        up = await store.updateFlags(scope, [m1], 'replace', ['\\Draft', '\\Answered', 'Work']);
+        expect(up[0]?.flags).toEqual(['\\Answered', '\\Draft', 'Work']);
+        up = await store.updateFlags(scope, [m1], 'replace', []);
+        expect(up[0]?.flags).toEqual([]);
+        // setSeen (the API) and the flags agree both ways.
+        await store.setSeen(alice.id, m1, true);
+        expect((await store.getMailboxEntries(scope, [m1]))[0]?.flags).toEqual(['\\Seen']);
+        // Out of scope: another address, another user.
+        expect(await store.updateFlags({ userId: alice.id, aliasId: a1.id }, [m2], 'add', ['\\Deleted'])).toEqual([]);
+        expect(await store.updateFlags({ userId: bob.id }, [m1], 'add', ['\\Deleted'])).toEqual([]);
+        expect((await store.listMailbox(scope)).map((e) => e.flags)).toEqual([['\\Seen'], ['\\Flagged', '\\Seen', '$Label1']]);
+      });
+
+      it('expunges a set of messages, keeping the address counters, only within the scope', async () => {
+        const { store, alice, bob, a1, a2, b1 } = await world();
+        const [m1, m2, m3, m4] = (await store.saveMessages([message(a1, 1), message(a1, 2), message(a2, 3), message(b1, 4)])) as number[];
+        await store.updateFlags({ userId: alice.id }, [m2!], 'add', ['\\Deleted']);
+        expect(await store.expungeMessages({ userId: alice.id, aliasId: a2.id }, [m1!, m3!])).toEqual([m3]);
+        expect(await store.expungeMessages({ userId: alice.id }, [m2!, m4!, m3!])).toEqual([m2]);
+        expect(await store.expungeMessages({ userId: bob.id }, [m1!])).toEqual([]);
+        expect((await store.listMailbox({ userId: alice.id })).map((e) => e.id)).toEqual([m1]);
+        expect(await store.getAliasById(a1.id)).toMatchObject({ messageCount: 1, lastMessageAt: at(1) });
+        expect(await store.getAliasById(a2.id)).toMatchObject({ messageCount: 0, lastMessageAt: null });
+        expect((await store.getAliasById(b1.id))?.messageCount).toBe(1);
+        expect(await store.expungeMessages({ userId: alice.id }, [])).toEqual([]);
+      });
+
+      it('counts a mailbox and keeps UIDNEXT above every id it ever held', async () => {
+        const { store, alice, bob, a1, a2 } = await world();
+        const empty = await store.mailboxStatus({ userId: alice.id });
+        expect(empty).toMatchObject({ messages: 0, unseen: 0 });
+        expect(empty.uidNext).toBeGreaterThanOrEqual(1);
+        const [m1, m2, m3] = (await store.saveMessages([message(a1, 1), message(a2, 2), message(a1, 3)])) as number[];
+        await store.setSeen(alice.id, m1!, true);
+        expect(await store.mailboxStatus({ userId: alice.id })).toEqual({ messages: 3, unseen: 2, uidNext: m3! + 1 });
+        expect(await store.mailboxStatus({ userId: alice.id, aliasId: a1.id })).toEqual({ messages: 2, unseen: 1, uidNext: m3! + 1 });
+        expect(await store.mailboxStatus({ userId: alice.id, aliasId: a2.id })).toEqual({ messages: 1, unseen: 1, uidNext: m2! + 1 });
+        // Expunging the newest message does not bring UIDNEXT back down.
+        await store.expungeMessages({ userId: alice.id }, [m3!]);
+        expect(await store.mailboxStatus({ userId: alice.id })).toEqual({ messages: 2, unseen: 1, uidNext: m3! + 1 });
+        expect((await store.mailboxStatus({ userId: alice.id, aliasId: a1.id })).uidNext).toBe(m3! + 1);
+        // Neither does expiry; another user's address counts nothing for Alice.
+        await store.expireAlias(a2.id);
+        expect(await store.mailboxStatus({ userId: alice.id, aliasId: a2.id })).toEqual({ messages: 0, unseen: 0, uidNext: m2! + 1 });
+        expect((await store.mailboxStatus({ userId: bob.id, aliasId: a1.id })).messages).toBe(0);
+      });
+
+      it.skipIf(!options.reopen)('keeps flags and UIDNEXT across close and reopen', async () => {
+        const first = await world();
+        const { alice, a1 } = first;
+        const [m1, m2] = (await first.store.saveMessages([message(a1, 1), message(a1, 2)])) as number[];
+        await first.store.updateFlags({ userId: alice.id }, [m1!], 'add', ['\\Answered', 'Keep']);
+        await first.store.expungeMessages({ userId: alice.id }, [m2!]);
+        const store = await reopen(first.store);
+        expect(await store.listMailbox({ userId: alice.id })).toMatchObject([{ id: m1, flags: ['\\Answered', 'Keep'] }]);
+        expect((await store.mailboxStatus({ userId: alice.id, aliasId: a1.id })).uidNext).toBe(m2! + 1);
+      });
+    });
+
     describe('one user never reaches another’s mail', () => {
       it('hides, protects and keeps Alice’s message from Bob', async () => {
         const { store, alice, bob, a1, b1 } = await world();
@@ -630,6 +732,81 @@ export function storeSuite(name: string, open: () => Promise<Store>, options: St
         expect(await store.nextExpiry()).toBeNull();
         expect(await store.listDueForExpiry(at(1e6), 10)).toEqual([]);
         expect(await store.expireAlias(a2.id + 1000)).toBeNull();
+      });
+    });
+
+    describe('outbound queue', () => {
+      const outbound = (userId: number, groups: string[][], seconds = 0) => ({
+        userId,
+        mailFrom: 'a1x9k2@wisp.test',
+        recipientGroups: groups,
+        raw: awkwardBytes(seconds),
+        createdAt: at(seconds),
+      });
+
+      it('queues one job per recipient group and hands each out once per lease', async () => {
+        const { store, alice } = await world();
+        expect(await store.nextOutboundAttempt()).toBeNull();
+        const id = await store.enqueueOutbound(outbound(alice.id, [['x@one.test', 'y@one.test'], ['z@two.test'], []], 10));
+        expect(id).toBeGreaterThan(0);
+        expect(await store.nextOutboundAttempt()).toEqual(at(10));
+        expect(await store.claimOutbound(at(9), 60_000, 10)).toEqual([]);
+
+        const jobs = await store.claimOutbound(at(10), 60_000, 10);
+        expect(jobs).toHaveLength(2);
+        expect(jobs.map((j) => j.recipients)).toEqual([['x@one.test', 'y@one.test'], ['z@two.test']]);
+        for (const job of jobs) {
+          expect(job).toMatchObject({ messageId: id, userId: alice.id, mailFrom: 'a1x9k2@wisp.test', createdAt: at(10), attempts: 1, lastError: null });
+          expect(job.raw.equals(awkwardBytes(10))).toBe(true);
+        }
+        // Leased: nobody else gets them until the lease ends, then they come back as a new attempt.
+        expect(await store.claimOutbound(at(69), 60_000, 10)).toEqual([]);
+        expect(await store.nextOutboundAttempt()).toEqual(at(70));
+        const again = await store.claimOutbound(at(70), 60_000, 1);
+        expect(again).toHaveLength(1);
+        expect(again[0]!.attempts).toBe(2);
+      });
+
+      it('reschedules with the recipients still to reach, and drops the message with its last job', async () => {
+        const { store, alice } = await world();
+        await store.enqueueOutbound(outbound(alice.id, [['x@one.test', 'y@one.test'], ['z@two.test']]));
+        const [first, second] = await store.claimOutbound(at(0), 1000, 10);
+        await store.rescheduleOutbound(first!.id, { recipients: ['y@one.test'], nextAttemptAt: at(300), lastError: '451 try later' });
+        await store.completeOutbound(second!.id);
+        expect(await store.nextOutboundAttempt()).toEqual(at(300));
+        expect(await store.claimOutbound(at(299), 1000, 10)).toEqual([]);
+        const [retry] = await store.claimOutbound(at(300), 1000, 10);
+        expect(retry).toMatchObject({ id: first!.id, recipients: ['y@one.test'], attempts: 2, lastError: '451 try later' });
+        expect(retry!.raw.equals(awkwardBytes(0))).toBe(true);
+        await store.completeOutbound(retry!.id);
+        await store.completeOutbound(retry!.id);
+        expect(await store.nextOutboundAttempt()).toBeNull();
+        expect(await store.claimOutbound(at(1e6), 1000, 10)).toEqual([]);
+      });
+
+      it('hands out due jobs oldest first, up to the limit', async () => {
+        const { store, alice, bob } = await world();
+        for (let i = 5; i >= 1; i--) await store.enqueueOutbound(outbound(i % 2 ? alice.id : bob.id, [[`r${i}@x.test`]], i));
+        const jobs = await store.claimOutbound(at(100), 1000, 3);
+        expect(jobs.map((j) => j.recipients[0])).toEqual(['r1@x.test', 'r2@x.test', 'r3@x.test']);
+        expect(jobs.map((j) => j.userId)).toEqual([alice.id, bob.id, alice.id]);
+      });
+
+      it('removes a user’s queued mail with the user', async () => {
+        const { store, bob } = await world();
+        await store.enqueueOutbound(outbound(bob.id, [['x@one.test']]));
+        expect(await store.deleteUser('bob')).toBe(true);
+        expect(await store.nextOutboundAttempt()).toBeNull();
+      });
+
+      it.skipIf(!options.reopen)('keeps queued mail across close and reopen', async () => {
+        const first = await world();
+        let store = first.store;
+        const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => store.enqueueOutbound(outbound(first.alice.id, [[`r${i}@x.test`]], i))));
+        store = await reopen(store);
+        const jobs = await store.claimOutbound(at(100), 1000, 100);
+        expect(jobs.map((j) => j.messageId).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+        for (const job of jobs) expect(job.raw.equals(awkwardBytes(Number(job.recipients[0]!.slice(1).split('@')[0])))).toBe(true);
       });
     });
 

@@ -78,6 +78,54 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX messages_user_time ON messages(user_id, received_at);
     `,
   },
+  {
+    version: 2,
+    name: 'imap flags and uid high-water marks',
+    // Flags other than \Seen (which stays messages.seen, the API's field) live in their own table,
+    // with a row only for messages that have any: a column added to messages would sit after the
+    // raw blob, and listing a mailbox would then read every message's overflow pages.
+    // uid_next is the IMAP UIDNEXT of INBOX (users) and of Aliases/<address> (aliases): one more
+    // than the newest message id the mailbox ever held, so it grows with every arrival and never
+    // falls back when the newest message is deleted.
+    sql: `
+      CREATE TABLE message_flags (
+        message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+        flags TEXT NOT NULL
+      ) STRICT;
+      ALTER TABLE users ADD COLUMN uid_next INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE aliases ADD COLUMN uid_next INTEGER NOT NULL DEFAULT 1;
+      UPDATE users SET uid_next = coalesce((SELECT max(id) FROM messages WHERE user_id = users.id), 0) + 1;
+      UPDATE aliases SET uid_next = coalesce((SELECT max(id) FROM messages WHERE alias_id = aliases.id), 0) + 1;
+    `,
+  },
+  {
+    version: 3,
+    name: 'outbound queue',
+    // A submitted message is stored once; each of its delivery jobs (all recipients through a
+    // smarthost, or one recipient domain's MX) is retried on its own. next_attempt_at doubles as
+    // the lease of a claimed job: a worker that dies leaves it due again when the lease ends.
+    sql: `
+      CREATE TABLE outbound_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        mail_from TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        raw BLOB NOT NULL
+      ) STRICT;
+      CREATE INDEX outbound_messages_user ON outbound_messages(user_id);
+      CREATE TABLE outbound_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id INTEGER NOT NULL REFERENCES outbound_messages(id) ON DELETE CASCADE,
+        -- JSON array of addresses still to reach
+        recipients TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT
+      ) STRICT;
+      CREATE INDEX outbound_jobs_due ON outbound_jobs(next_attempt_at, id);
+      CREATE INDEX outbound_jobs_message ON outbound_jobs(message_id);
+    `,
+  },
 ];
 
 /**

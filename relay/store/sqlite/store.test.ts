@@ -105,6 +105,21 @@ describe('SqliteStore specifics', () => {
     }
   });
 
+  it('upgrades a version-1 database: UIDNEXT from the mail it holds, no flags yet', async () => {
+    const file = tempFile();
+    const db = new Database(file);
+    migrate(db, migrations.filter((m) => m.version === 1));
+    db.exec(`INSERT INTO users (id, name, created_at) VALUES (1, 'old', 0);
+      INSERT INTO aliases (id, user_id, address, created_at) VALUES (5, 1, 'a@x.test', 0), (6, 1, 'b@x.test', 0);
+      INSERT INTO messages (id, user_id, alias_id, received_at, size, mail_from, from_addr, subject, preview, seen, raw)
+        VALUES (10, 1, 5, 0, 1, '', '', '', '', 1, x'41'), (12, 1, 6, 0, 1, '', '', '', '', 0, x'42');`);
+    db.close();
+    const store = await track(file);
+    expect(await store.mailboxStatus({ userId: 1 })).toEqual({ messages: 2, unseen: 1, uidNext: 13 });
+    expect(await store.mailboxStatus({ userId: 1, aliasId: 5 })).toEqual({ messages: 1, unseen: 0, uidNext: 11 });
+    expect((await store.listMailbox({ userId: 1 })).map((e) => e.flags)).toEqual([['\\Seen'], []]);
+  });
+
   it('refuses versions out of order and a database newer than the build', async () => {
     const db = new Database(':memory:');
     try {
@@ -150,7 +165,13 @@ describe('SqliteStore specifics', () => {
     expect(explain('dueForExpiry')).toMatch(/INDEX aliases_expiry/);
     expect(explain('nextExpiry')).toMatch(/INDEX aliases_expiry/);
     expect(explain('userByToken')).toMatch(/INDEX sqlite_autoindex_tokens/);
-    for (const name of ['listMessages', 'listRecentMessages', 'listAliasMessages', 'listAfter', 'message']) {
+    expect(explain('mailboxUser')).toMatch(/INDEX messages_user/);
+    expect(explain('mailboxUser')).not.toMatch(/TEMP B-TREE/);
+    expect(explain('mailboxAlias')).toMatch(/INDEX messages_alias/);
+    expect(explain('mailboxAlias')).not.toMatch(/TEMP B-TREE/);
+    expect(explain('countUser')).toMatch(/INDEX messages_user/);
+    expect(explain('countAlias')).toMatch(/INDEX messages_alias/);
+    for (const name of ['listMessages', 'listRecentMessages', 'listAliasMessages', 'listAfter', 'message', 'mailboxUser', 'mailboxAlias', 'entry']) {
       expect(statements[name]!.source).not.toMatch(/\braw\b/);
     }
   });

@@ -8,16 +8,24 @@ import {
   AddressTakenError,
   type AliasPatch,
   type AliasRecord,
+  type FlagMode,
+  type FlagUpdate,
+  type MailboxEntry,
+  type MailboxScope,
+  type MailboxStatus,
   type MessageQuery,
   type MessageRecord,
   type NewAlias,
   type NewMessage,
+  type NewOutbound,
+  type OutboundJob,
   type Page,
   type Store,
   type User,
   type UserListing,
 } from '../../core/ports.ts';
 import { migrate } from './migrations.ts';
+import { applyFlags, joinStoredFlags, sameFlags, splitStoredFlags } from '../flags.ts';
 import {
   ALIAS_COLUMNS,
   MESSAGE_COLUMNS,
@@ -49,6 +57,62 @@ interface PendingSave {
 }
 
 type Outcome = { ids: number[] } | { error: unknown };
+
+interface EntryRow {
+  id: number;
+  alias_id: number;
+  size: number;
+  received_at: number;
+  seen: number;
+  flags: string | null;
+}
+
+interface JobRow {
+  id: number;
+  message_id: number;
+  user_id: number;
+  mail_from: string;
+  recipients: string;
+  raw: Buffer;
+  created_at: number;
+  attempts: number;
+  last_error: string | null;
+}
+
+function toJob(row: JobRow): OutboundJob {
+  return {
+    id: row.id,
+    messageId: row.message_id,
+    userId: row.user_id,
+    mailFrom: row.mail_from,
+    recipients: JSON.parse(row.recipients) as string[],
+    raw: row.raw,
+    createdAt: new Date(row.created_at),
+    attempts: row.attempts,
+    lastError: row.last_error,
+  };
+}
+
+interface ScopedId {
+  id: number;
+  userId: number;
+  aliasId: number | null;
+}
+
+function toEntry(row: EntryRow): MailboxEntry {
+  return {
+    id: row.id,
+    aliasId: row.alias_id,
+    size: row.size,
+    receivedAt: new Date(row.received_at),
+    flags: joinStoredFlags(row.seen === 1, row.flags),
+  };
+}
+
+/** Ascending, each once, only ids that can exist. */
+function cleanIds(ids: readonly number[]): number[] {
+  return [...new Set(ids)].filter((id) => Number.isSafeInteger(id) && id > 0).sort((a, b) => a - b);
+}
 
 /** Opens (creating when needed) the database file and brings its schema up to date. */
 export async function openSqliteStore(file: string): Promise<SqliteStore> {
@@ -133,10 +197,14 @@ function prepareStatements(db: Database.Database) {
     >(`INSERT INTO messages
          (user_id, alias_id, received_at, size, mail_from, from_addr, subject, preview, code, link, raw)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    countArrival: db.prepare<[{ at: number; aliasId: number }]>(
+    countArrival: db.prepare<[{ at: number; aliasId: number; id: number }]>(
       `UPDATE aliases SET message_count = message_count + 1,
-         last_message_at = max(coalesce(last_message_at, @at), @at)
+         last_message_at = max(coalesce(last_message_at, @at), @at),
+         uid_next = max(uid_next, @id + 1)
        WHERE id = @aliasId`,
+    ),
+    countUserArrival: db.prepare<[{ userId: number; id: number }]>(
+      'UPDATE users SET uid_next = max(uid_next, @id + 1) WHERE id = @userId',
     ),
     message: db.prepare<[number, number], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN aliases a ON a.id = m.alias_id
@@ -179,6 +247,70 @@ function prepareStatements(db: Database.Database) {
     deleteMessage: db.prepare<[number, number], { alias_id: number; received_at: number }>(
       'DELETE FROM messages WHERE id = ? AND user_id = ? RETURNING alias_id, received_at',
     ),
+    // Mailbox views for IMAP and POP3: no raw, and the flags row only where a message has one.
+    mailboxUser: db.prepare<[{ userId: number; after: number }], EntryRow>(
+      `SELECT m.id, m.alias_id, m.size, m.received_at, m.seen, f.flags
+       FROM messages m INDEXED BY messages_user LEFT JOIN message_flags f ON f.message_id = m.id
+       WHERE m.user_id = @userId AND m.id > @after ORDER BY m.id`,
+    ),
+    mailboxAlias: db.prepare<[{ userId: number; aliasId: number; after: number }], EntryRow>(
+      `SELECT m.id, m.alias_id, m.size, m.received_at, m.seen, f.flags
+       FROM messages m INDEXED BY messages_alias LEFT JOIN message_flags f ON f.message_id = m.id
+       WHERE m.alias_id = @aliasId AND m.user_id = @userId AND m.id > @after ORDER BY m.id`,
+    ),
+    entry: db.prepare<[ScopedId], EntryRow>(
+      `SELECT m.id, m.alias_id, m.size, m.received_at, m.seen, f.flags
+       FROM messages m LEFT JOIN message_flags f ON f.message_id = m.id
+       WHERE m.id = @id AND m.user_id = @userId AND (@aliasId IS NULL OR m.alias_id = @aliasId)`,
+    ),
+    scopedRaw: db.prepare<[ScopedId], { raw: Buffer }>(
+      'SELECT raw FROM messages WHERE id = @id AND user_id = @userId AND (@aliasId IS NULL OR alias_id = @aliasId)',
+    ),
+    writeSeen: db.prepare<[number, number]>('UPDATE messages SET seen = ? WHERE id = ?'),
+    writeFlags: db.prepare<[number, string]>(
+      `INSERT INTO message_flags (message_id, flags) VALUES (?, ?)
+       ON CONFLICT (message_id) DO UPDATE SET flags = excluded.flags`,
+    ),
+    clearFlags: db.prepare<[number]>('DELETE FROM message_flags WHERE message_id = ?'),
+    expunge: db.prepare<[ScopedId], { alias_id: number; received_at: number }>(
+      `DELETE FROM messages WHERE id = @id AND user_id = @userId AND (@aliasId IS NULL OR alias_id = @aliasId)
+       RETURNING alias_id, received_at`,
+    ),
+    countUser: db.prepare<[number], { messages: number; unseen: number }>(
+      `SELECT count(*) AS messages, coalesce(sum(seen = 0), 0) AS unseen
+       FROM messages INDEXED BY messages_user WHERE user_id = ?`,
+    ),
+    countAlias: db.prepare<[number, number], { messages: number; unseen: number }>(
+      `SELECT count(*) AS messages, coalesce(sum(seen = 0), 0) AS unseen
+       FROM messages INDEXED BY messages_alias WHERE alias_id = ? AND user_id = ?`,
+    ),
+    userUidNext: db.prepare<[number], { uid_next: number }>('SELECT uid_next FROM users WHERE id = ?'),
+    aliasUidNext: db.prepare<[number, number], { uid_next: number }>('SELECT uid_next FROM aliases WHERE id = ? AND user_id = ?'),
+    insertOutbound: db.prepare<[number, string, number, Buffer], { id: number }>(
+      'INSERT INTO outbound_messages (user_id, mail_from, created_at, raw) VALUES (?, ?, ?, ?) RETURNING id',
+    ),
+    insertJob: db.prepare<[number, string, number]>(
+      'INSERT INTO outbound_jobs (message_id, recipients, next_attempt_at) VALUES (?, ?, ?)',
+    ),
+    dueJobs: db.prepare<[number, number], { id: number }>(
+      'SELECT id FROM outbound_jobs WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?',
+    ),
+    leaseJob: db.prepare<[number, number], JobRow>(
+      `UPDATE outbound_jobs SET next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?
+       RETURNING id, message_id, recipients, attempts, last_error,
+         (SELECT user_id FROM outbound_messages WHERE id = message_id) AS user_id,
+         (SELECT mail_from FROM outbound_messages WHERE id = message_id) AS mail_from,
+         (SELECT created_at FROM outbound_messages WHERE id = message_id) AS created_at,
+         (SELECT raw FROM outbound_messages WHERE id = message_id) AS raw`,
+    ),
+    deleteJob: db.prepare<[number], { message_id: number }>('DELETE FROM outbound_jobs WHERE id = ? RETURNING message_id'),
+    deleteOrphanOutbound: db.prepare<[{ id: number }]>(
+      'DELETE FROM outbound_messages WHERE id = @id AND NOT EXISTS (SELECT 1 FROM outbound_jobs WHERE message_id = @id)',
+    ),
+    rescheduleJob: db.prepare<[{ id: number; recipients: string; at: number; error: string }]>(
+      'UPDATE outbound_jobs SET recipients = @recipients, next_attempt_at = @at, last_error = @error WHERE id = @id',
+    ),
+    nextJob: db.prepare<[], { t: number | null }>('SELECT min(next_attempt_at) AS t FROM outbound_jobs'),
     // Only rescans the address's mail when the newest message is the one that went.
     countDeparture: db.prepare<[{ at: number; aliasId: number }]>(
       `UPDATE aliases SET message_count = message_count - 1,
@@ -204,6 +336,13 @@ export class SqliteStore implements Store {
   private readonly flushBatch: Database.Transaction<(batch: PendingSave[]) => Outcome[]>;
   private readonly expireTx: Database.Transaction<(id: number) => AliasRow | undefined>;
   private readonly deleteMessageTx: Database.Transaction<(userId: number, id: number) => boolean>;
+  private readonly updateFlagsTx: Database.Transaction<
+    (scope: MailboxScope, ids: number[], mode: FlagMode, flags: string[]) => FlagUpdate[]
+  >;
+  private readonly expungeTx: Database.Transaction<(scope: MailboxScope, ids: number[]) => number[]>;
+  private readonly enqueueTx: Database.Transaction<(message: NewOutbound) => number>;
+  private readonly claimTx: Database.Transaction<(now: number, until: number, limit: number) => JobRow[]>;
+  private readonly completeTx: Database.Transaction<(jobId: number) => void>;
 
   /** Expects an open, migrated database; openSqliteStore prepares one. */
   constructor(readonly db: Database.Database) {
@@ -228,8 +367,10 @@ export class SqliteStore implements Store {
           m.link,
           m.raw,
         );
-        s.countArrival.run({ at: receivedAt, aliasId: m.aliasId });
-        return Number(info.lastInsertRowid);
+        const id = Number(info.lastInsertRowid);
+        s.countArrival.run({ at: receivedAt, aliasId: m.aliasId, id });
+        s.countUserArrival.run({ userId: m.userId, id });
+        return id;
       }),
     );
     this.flushBatch = db.transaction((batch: PendingSave[]): Outcome[] =>
@@ -252,6 +393,46 @@ export class SqliteStore implements Store {
       if (!gone) return false;
       s.countDeparture.run({ at: gone.received_at, aliasId: gone.alias_id });
       return true;
+    });
+    this.updateFlagsTx = db.transaction((scope: MailboxScope, ids: number[], mode: FlagMode, flags: string[]): FlagUpdate[] => {
+      const out: FlagUpdate[] = [];
+      for (const id of ids) {
+        const row = s.entry.get({ id, userId: scope.userId, aliasId: scope.aliasId ?? null });
+        if (!row) continue;
+        const before = joinStoredFlags(row.seen === 1, row.flags);
+        const after = applyFlags(before, mode, flags);
+        const changed = !sameFlags(before, after);
+        if (changed) {
+          const stored = splitStoredFlags(after);
+          if (stored.seen !== (row.seen === 1)) s.writeSeen.run(stored.seen ? 1 : 0, id);
+          if (stored.rest) s.writeFlags.run(id, stored.rest);
+          else if (row.flags !== null) s.clearFlags.run(id);
+        }
+        out.push({ id, flags: after, changed });
+      }
+      return out;
+    });
+    this.expungeTx = db.transaction((scope: MailboxScope, ids: number[]): number[] => {
+      const gone: number[] = [];
+      for (const id of ids) {
+        const row = s.expunge.get({ id, userId: scope.userId, aliasId: scope.aliasId ?? null });
+        if (!row) continue;
+        s.countDeparture.run({ at: row.received_at, aliasId: row.alias_id });
+        gone.push(id);
+      }
+      return gone;
+    });
+    this.enqueueTx = db.transaction((m: NewOutbound): number => {
+      const { id } = s.insertOutbound.get(m.userId, m.mailFrom, ms(m.createdAt), m.raw)!;
+      for (const group of m.recipientGroups) if (group.length > 0) s.insertJob.run(id, JSON.stringify(group), ms(m.createdAt));
+      return id;
+    });
+    this.claimTx = db.transaction((now: number, until: number, limit: number): JobRow[] =>
+      s.dueJobs.all(now, limit).map(({ id }) => s.leaseJob.get(until, id)!),
+    );
+    this.completeTx = db.transaction((jobId: number) => {
+      const row = s.deleteJob.get(jobId);
+      if (row) s.deleteOrphanOutbound.run({ id: row.message_id });
     });
   }
 
@@ -450,6 +631,78 @@ export class SqliteStore implements Store {
 
   async deleteMessage(userId: number, id: number): Promise<boolean> {
     return this.deleteMessageTx.immediate(userId, id);
+  }
+
+  async listMailbox(scope: MailboxScope, afterId = 0): Promise<MailboxEntry[]> {
+    const rows =
+      scope.aliasId === undefined
+        ? this.s.mailboxUser.all({ userId: scope.userId, after: afterId })
+        : this.s.mailboxAlias.all({ userId: scope.userId, aliasId: scope.aliasId, after: afterId });
+    return rows.map(toEntry);
+  }
+
+  async getMailboxEntries(scope: MailboxScope, ids: number[]): Promise<MailboxEntry[]> {
+    const aliasId = scope.aliasId ?? null;
+    const out: MailboxEntry[] = [];
+    for (const id of cleanIds(ids)) {
+      const row = this.s.entry.get({ id, userId: scope.userId, aliasId });
+      if (row) out.push(toEntry(row));
+    }
+    return out;
+  }
+
+  async getRaws(scope: MailboxScope, ids: number[]): Promise<Map<number, Buffer>> {
+    const aliasId = scope.aliasId ?? null;
+    const out = new Map<number, Buffer>();
+    for (const id of cleanIds(ids)) {
+      const row = this.s.scopedRaw.get({ id, userId: scope.userId, aliasId });
+      if (row) out.set(id, row.raw);
+    }
+    return out;
+  }
+
+  async updateFlags(scope: MailboxScope, ids: number[], mode: FlagMode, flags: string[]): Promise<FlagUpdate[]> {
+    const list = cleanIds(ids);
+    if (list.length === 0) return [];
+    return this.updateFlagsTx.immediate(scope, list, mode, flags);
+  }
+
+  async expungeMessages(scope: MailboxScope, ids: number[]): Promise<number[]> {
+    const list = cleanIds(ids);
+    if (list.length === 0) return [];
+    return this.expungeTx.immediate(scope, list);
+  }
+
+  async mailboxStatus(scope: MailboxScope): Promise<MailboxStatus> {
+    if (scope.aliasId === undefined) {
+      const counts = this.s.countUser.get(scope.userId)!;
+      return { ...counts, uidNext: this.s.userUidNext.get(scope.userId)?.uid_next ?? 1 };
+    }
+    const counts = this.s.countAlias.get(scope.aliasId, scope.userId)!;
+    return { ...counts, uidNext: this.s.aliasUidNext.get(scope.aliasId, scope.userId)?.uid_next ?? 1 };
+  }
+
+  async enqueueOutbound(message: NewOutbound): Promise<number> {
+    if (this.closed) throw new Error('The store is closed.');
+    // synchronous = FULL: the commit is on disk when this returns.
+    return this.enqueueTx.immediate(message);
+  }
+
+  async claimOutbound(now: Date, leaseMs: number, limit: number): Promise<OutboundJob[]> {
+    return this.claimTx.immediate(ms(now), ms(now) + leaseMs, checkLimit(limit)).map(toJob);
+  }
+
+  async completeOutbound(jobId: number): Promise<void> {
+    this.completeTx.immediate(jobId);
+  }
+
+  async rescheduleOutbound(jobId: number, update: { recipients: string[]; nextAttemptAt: Date; lastError: string }): Promise<void> {
+    this.s.rescheduleJob.run({ id: jobId, recipients: JSON.stringify(update.recipients), at: ms(update.nextAttemptAt), error: update.lastError.slice(0, 1000) });
+  }
+
+  async nextOutboundAttempt(): Promise<Date | null> {
+    const t = this.s.nextJob.get()!.t;
+    return t === null ? null : new Date(t);
   }
 }
 
