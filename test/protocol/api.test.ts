@@ -248,7 +248,7 @@ describe('messages', () => {
       to: box.address,
       subject,
       messageId,
-      text: 'Your order confirmation code is 993311.',
+      text: 'Your confirmation code is 993311.',
       attachments: [{ filename: 'receipt.pdf', content: pdf, contentType: 'application/pdf' }],
     });
     const list = await allMessages(relay, { alias: box.address });
