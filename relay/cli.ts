@@ -1,10 +1,11 @@
-// The wisp-relay command line (INTERFACE.md §1): serve, and user add|token|list|remove.
+// The wisp-relay command line (INTERFACE.md §1): serve, user add|token|list|remove, and dkim.
 import { ConfigError, buildConfig, parseFlags, storageConfig, usage, STORAGE_OPTIONS } from './config.ts';
 import { createLogger } from './log.ts';
 import { startRelay } from './main.ts';
 import { openStore } from './store/open.ts';
 import { Users } from './core/users.ts';
 import { WispError } from './core/errors.ts';
+import { dkimRecords, loadDkimKey, zoneLine } from './dkim.ts';
 
 async function serve(argv: string[]): Promise<number> {
   const { values, positional } = parseFlags(argv);
@@ -53,16 +54,34 @@ async function user(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Prints the DKIM records to publish (making the key first if the relay has not yet). */
+async function dkim(argv: string[]): Promise<number> {
+  const { values, positional } = parseFlags(argv, [...STORAGE_OPTIONS, 'domain']);
+  if (positional.length) throw new ConfigError(`dkim takes no argument "${positional[0]}"`);
+  const config = buildConfig(values);
+  const key = await loadDkimKey(config.dataDir);
+  if (key.generated) console.log(`# made a new DKIM key: ${key.keyPath}`);
+  console.log(`# Outgoing mail is signed with selector "${key.selector}". Publish one TXT record per domain:`);
+  for (const record of dkimRecords(key, config.domains)) {
+    console.log('');
+    console.log(`# name: ${record.name}   type: TXT   value:`);
+    console.log(record.value);
+    console.log(zoneLine(record));
+  }
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') return await serve(rest);
     if (command === 'user') return await user(rest);
+    if (command === 'dkim') return await dkim(rest);
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       console.log(usage());
       return command === undefined ? 2 : 0;
     }
-    throw new ConfigError(`unknown command "${command}" (try serve or user; --help lists the options)`);
+    throw new ConfigError(`unknown command "${command}" (try serve, user or dkim; --help lists the options)`);
   } catch (err) {
     const known = err instanceof ConfigError || err instanceof WispError;
     const message = (err as Error).message ?? String(err);

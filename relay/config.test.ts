@@ -64,6 +64,16 @@ describe('config', () => {
     expect(configOf([], { WISP_UPSTREAM: 'imaps://u:p@h1/INBOX,imaps://u:p@h3/INBOX' }).upstreams).toHaveLength(2);
   });
 
+  it('reads the outgoing mail options: DNS server and queue lifetime', () => {
+    expect(configOf([])).toMatchObject({ dnsServer: null, queueLifetime: 2 * 86_400 });
+    expect(configOf(['--dns-server', '127.0.0.1:5353', '--queue-lifetime', '6h'])).toMatchObject({ dnsServer: '127.0.0.1:5353', queueLifetime: 21_600 });
+    expect(configOf([], { WISP_DNS_SERVER: '[::1]:53' }).dnsServer).toBe('[::1]:53');
+    expect(configOf(['--dns-server', '::1']).dnsServer).toBe('::1');
+    expect(() => configOf(['--dns-server', 'dns.example'])).toThrow(/--dns-server .*not an IP address/);
+    expect(() => configOf(['--dns-server', '1.2.3.4:99999'])).toThrow(/--dns-server/);
+    expect(() => configOf(['--queue-lifetime', 'never'])).toThrow(/--queue-lifetime .*duration/);
+  });
+
   it('refuses wrong options with a sentence naming them', () => {
     expect(() => configOf(['--smtp-port', 'banana'])).toThrow(ConfigError);
     expect(() => configOf(['--smtp-port', 'banana'])).toThrow(/--smtp-port/);

@@ -20,6 +20,10 @@ export interface Config {
   defaultTtl: number | null;
   maxMessageSize: number;
   smarthost: URL | null;
+  /** `host` or `host:port` of the DNS server for MX lookups; null: the system's. */
+  dnsServer: string | null;
+  /** Seconds outgoing mail is retried before it bounces. */
+  queueLifetime: number;
   upstreams: URL[];
   /** How many addresses one user may make in a window. */
   aliasRateLimit: Rate;
@@ -56,6 +60,8 @@ const OPTIONS = {
   defaultTtl: { flag: 'default-ttl', env: 'WISP_DEFAULT_TTL', fallback: '24h' },
   maxMessageSize: { flag: 'max-message-size', env: 'WISP_MAX_MESSAGE_SIZE', fallback: '25MB' },
   smarthost: { flag: 'smarthost', env: 'WISP_SMARTHOST', fallback: 'none' },
+  dnsServer: { flag: 'dns-server', env: 'WISP_DNS_SERVER', fallback: 'system' },
+  queueLifetime: { flag: 'queue-lifetime', env: 'WISP_QUEUE_LIFETIME', fallback: '2d' },
   upstream: { flag: 'upstream', env: 'WISP_UPSTREAM', fallback: 'none', repeatable: true },
   aliasRateLimit: { flag: 'alias-rate-limit', env: 'WISP_ALIAS_RATE_LIMIT', fallback: '100/1h' },
   maxConnections: { flag: 'max-connections', env: 'WISP_MAX_CONNECTIONS', fallback: '1000' },
@@ -145,6 +151,17 @@ function parseUrl(protocols: string[], hint: string) {
   };
 }
 
+/** `system`, or an IP address with an optional port: `127.0.0.1`, `127.0.0.1:5353`, `[::1]:53`. */
+function parseDnsServer(text: string): string | null {
+  const value = text.trim();
+  if (value.toLowerCase() === 'system') return null;
+  const match = /^(?:\[([0-9a-f:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3}))(?::(\d{1,5}))?$/i.exec(value) ?? /^([0-9a-f:]+)()$/i.exec(value);
+  if (!match || (match[3] !== undefined && (Number(match[3]) < 1 || Number(match[3]) > 65_535))) {
+    throw new Error(`"${text}" is not an IP address with an optional port (or system)`);
+  }
+  return value;
+}
+
 function positiveInteger(text: string): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new Error(`"${text}" is not a positive whole number`);
   return Number(text);
@@ -185,6 +202,12 @@ export function buildConfig(flags: Map<OptionName, string[]>, env: NodeJS.Proces
     defaultTtl: checked('defaultTtl', one('defaultTtl'), parseDuration),
     maxMessageSize: checked('maxMessageSize', one('maxMessageSize'), parseSize),
     smarthost: checked('smarthost', one('smarthost'), parseUrl(['smtp:', 'smtps:'], 'smtp[s]://user:password@host:port')),
+    dnsServer: checked('dnsServer', one('dnsServer'), parseDnsServer),
+    queueLifetime: checked('queueLifetime', one('queueLifetime'), (v) => {
+      const seconds = parseDuration(v);
+      if (seconds === null) throw new Error('outgoing mail cannot be retried forever: give a duration');
+      return seconds;
+    }),
     upstreams,
     aliasRateLimit: checked('aliasRateLimit', one('aliasRateLimit'), parseRate),
     maxConnections: checked('maxConnections', one('maxConnections'), positiveInteger),
@@ -204,5 +227,6 @@ export function usage(): string {
     'wisp-relay user token NAME     [--data DIR] [--db URL]   print an additional token',
     'wisp-relay user list           [--data DIR] [--db URL]',
     'wisp-relay user remove NAME    [--data DIR] [--db URL]   remove the user, its addresses and mail',
+    'wisp-relay dkim                [--data DIR] [--domain D] print the DKIM DNS records to publish',
   ].join('\n');
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import type net from 'node:net';
 import type { Config, Service } from './config.ts';
-import { SERVICES } from './config.ts';
+import { ConfigError, SERVICES } from './config.ts';
 import { openStore } from './store/open.ts';
 import { InProcessBus } from './core/events.ts';
 import { Users } from './core/users.ts';
@@ -24,6 +24,8 @@ import { createSubmission } from './protocols/smtp/submission.ts';
 import { Outbound } from './core/outbound/outbound.ts';
 import { MxTransport, SmarthostTransport } from './core/outbound/transport.ts';
 import { dkimRecords, loadDkimKey } from './dkim.ts';
+import { parseUpstream } from './core/upstream/source.ts';
+import { startUpstreams } from './core/upstream/puller.ts';
 import { createAuthFailureLimiter, createHttpServer } from './http/app.ts';
 import { Router } from './http/router.ts';
 import { aliasRoutes } from './http/routes/aliases.ts';
@@ -63,6 +65,14 @@ function close(server: net.Server): Promise<void> {
 }
 
 export async function startRelay(config: Config, log: Logger): Promise<RunningRelay> {
+  // Before anything starts: a bad --upstream is a configuration error (named without its password).
+  const upstreamSources = config.upstreams.map((url) => {
+    try {
+      return parseUpstream(url, { insecureTls: process.env.WISP_UPSTREAM_INSECURE_TLS === '1' });
+    } catch (err) {
+      throw new ConfigError(`--upstream (WISP_UPSTREAM): ${(err as Error).message}`);
+    }
+  });
   await fs.mkdir(config.dataDir, { recursive: true });
   const store = await openStore(config.db);
   const metrics = createMetrics();
@@ -185,6 +195,12 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   }
   expiry.start();
   outbound.start();
+  // Mail pulled from upstream mailboxes takes the same ingest path as SMTP mail.
+  const upstreams = startUpstreams(
+    upstreamSources,
+    { store, ingest, aliases, domains: config.domains, maxMessageSize: config.maxMessageSize, hostname, log },
+    { retryBaseMs: envMs('WISP_UPSTREAM_RETRY_MS') },
+  );
 
   if (firstToken) {
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -205,6 +221,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     ports,
     async close() {
       expiry.stop();
+      await upstreams.close();
       await outbound.stop();
       for (const closeOne of closers) closeOne();
       await Promise.all(servers.map(close));

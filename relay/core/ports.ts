@@ -155,6 +155,21 @@ export interface OutboundJob {
   lastError: string | null;
 }
 
+/**
+ * How far the relay got in one upstream mailbox it pulls mail from (`--upstream`). UIDs are only
+ * comparable under the same UIDVALIDITY: when the server changes it, the state starts over.
+ */
+export interface UpstreamState {
+  uidValidity: number;
+  /** Every message up to this UID is done: ingested, or left upstream as not for the relay. */
+  lastUid: number;
+  /**
+   * A message whose ingest had begun when the state was written: after a crash it may or may not
+   * be stored. `at` is the receivedAt it is ingested with, which finds it again.
+   */
+  pending: { uid: number; at: Date } | null;
+}
+
 export interface Store {
   /** Confirms the database answers; used by /healthz. */
   ping(): Promise<void>;
@@ -231,6 +246,11 @@ export interface Store {
   rescheduleOutbound(jobId: number, update: { recipients: string[]; nextAttemptAt: Date; lastError: string }): Promise<void>;
   /** When the soonest job is due (a leased one when its lease ends), or null when none is queued. */
   nextOutboundAttempt(): Promise<Date | null>;
+
+  /** The saved progress of the upstream mailbox `key` (an upstream URL without its password), or null. */
+  getUpstreamState(key: string): Promise<UpstreamState | null>;
+  /** Saves the progress of the upstream mailbox `key` durably, replacing what was there. */
+  setUpstreamState(key: string, state: UpstreamState): Promise<void>;
 }
 
 export class AddressTakenError extends Error {

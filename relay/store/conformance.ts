@@ -810,6 +810,36 @@ export function storeSuite(name: string, open: () => Promise<Store>, options: St
       });
     });
 
+    describe('upstream pull state', () => {
+      const KEY = 'imaps://catchall%40example.org@mail.example.org:993/INBOX';
+
+      it('knows nothing of a mailbox it never saved, and keeps each key apart', async () => {
+        const store = await fresh();
+        expect(await store.getUpstreamState(KEY)).toBeNull();
+        await store.setUpstreamState(KEY, { uidValidity: 7, lastUid: 12, pending: null });
+        await store.setUpstreamState(`${KEY}x`, { uidValidity: 8, lastUid: 1, pending: null });
+        expect(await store.getUpstreamState(KEY)).toEqual({ uidValidity: 7, lastUid: 12, pending: null });
+        expect(await store.getUpstreamState(`${KEY}x`)).toEqual({ uidValidity: 8, lastUid: 1, pending: null });
+        expect(await store.getUpstreamState(KEY.toUpperCase())).toBeNull();
+      });
+
+      it('replaces the state, pending message included, with full 32-bit values', async () => {
+        const store = await fresh();
+        const max = 2 ** 32 - 1;
+        await store.setUpstreamState(KEY, { uidValidity: max, lastUid: max - 1, pending: { uid: max, at: at(3) } });
+        expect(await store.getUpstreamState(KEY)).toEqual({ uidValidity: max, lastUid: max - 1, pending: { uid: max, at: at(3) } });
+        await store.setUpstreamState(KEY, { uidValidity: 1, lastUid: 0, pending: null });
+        expect(await store.getUpstreamState(KEY)).toEqual({ uidValidity: 1, lastUid: 0, pending: null });
+      });
+
+      it.skipIf(!options.reopen)('keeps the state across close and reopen', async () => {
+        let store = await fresh();
+        await store.setUpstreamState(KEY, { uidValidity: 42, lastUid: 100, pending: { uid: 101, at: at(9) } });
+        store = await reopen(store);
+        expect(await store.getUpstreamState(KEY)).toEqual({ uidValidity: 42, lastUid: 100, pending: { uid: 101, at: at(9) } });
+      });
+    });
+
     describe('concurrent delivery', () => {
       it('gives 200 concurrent callers their own ids, in order', async () => {
         const { store, alice, bob, a1, a2, b1 } = await world();

@@ -126,6 +126,23 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbound_jobs_message ON outbound_jobs(message_id);
     `,
   },
+  {
+    version: 4,
+    name: 'upstream pull state',
+    // One row per upstream mailbox (keyed by its URL without the password): the UIDVALIDITY the
+    // UIDs belong to, the highest UID done, and the UID being ingested when the row was written
+    // (with the receivedAt it was given), so a crash mid-ingest can be told apart from a clean stop.
+    sql: `
+      CREATE TABLE upstream_state (
+        key TEXT PRIMARY KEY,
+        uid_validity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        pending_uid INTEGER,
+        pending_at INTEGER,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /**

@@ -22,6 +22,7 @@ import {
   type Page,
   type Store,
   type User,
+  type UpstreamState,
   type UserListing,
 } from '../../core/ports.ts';
 import { migrate } from './migrations.ts';
@@ -311,6 +312,15 @@ function prepareStatements(db: Database.Database) {
       'UPDATE outbound_jobs SET recipients = @recipients, next_attempt_at = @at, last_error = @error WHERE id = @id',
     ),
     nextJob: db.prepare<[], { t: number | null }>('SELECT min(next_attempt_at) AS t FROM outbound_jobs'),
+    upstreamState: db.prepare<[string], { uid_validity: number; last_uid: number; pending_uid: number | null; pending_at: number | null }>(
+      'SELECT uid_validity, last_uid, pending_uid, pending_at FROM upstream_state WHERE key = ?',
+    ),
+    saveUpstreamState: db.prepare<[{ key: string; uidValidity: number; lastUid: number; pendingUid: number | null; pendingAt: number | null; now: number }]>(
+      `INSERT INTO upstream_state (key, uid_validity, last_uid, pending_uid, pending_at, updated_at)
+       VALUES (@key, @uidValidity, @lastUid, @pendingUid, @pendingAt, @now)
+       ON CONFLICT (key) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid,
+         pending_uid = excluded.pending_uid, pending_at = excluded.pending_at, updated_at = excluded.updated_at`,
+    ),
     // Only rescans the address's mail when the newest message is the one that went.
     countDeparture: db.prepare<[{ at: number; aliasId: number }]>(
       `UPDATE aliases SET message_count = message_count - 1,
@@ -703,6 +713,26 @@ export class SqliteStore implements Store {
   async nextOutboundAttempt(): Promise<Date | null> {
     const t = this.s.nextJob.get()!.t;
     return t === null ? null : new Date(t);
+  }
+
+  async getUpstreamState(key: string): Promise<UpstreamState | null> {
+    const row = this.s.upstreamState.get(key);
+    if (!row) return null;
+    const pending = row.pending_uid !== null && row.pending_at !== null ? { uid: row.pending_uid, at: new Date(row.pending_at) } : null;
+    return { uidValidity: row.uid_validity, lastUid: row.last_uid, pending };
+  }
+
+  async setUpstreamState(key: string, state: UpstreamState): Promise<void> {
+    if (this.closed) throw new Error('The store is closed.');
+    // synchronous = FULL: on disk when this returns, so a restart never goes back on it.
+    this.s.saveUpstreamState.run({
+      key,
+      uidValidity: state.uidValidity,
+      lastUid: state.lastUid,
+      pendingUid: state.pending?.uid ?? null,
+      pendingAt: state.pending ? ms(state.pending.at) : null,
+      now: Date.now(),
+    });
   }
 }
 
