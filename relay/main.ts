@@ -145,6 +145,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
         { key: tls.key, cert: tls.cert, maxMessageSize: config.maxMessageSize, maxConnections: config.maxConnections },
       );
       smtp.on('error', (err) => log.warn({ err }, 'smtp connection error'));
+      // smtp-server's close ends lingering sessions after its closeTimeout instead of waiting on them.
+      closers.push(() => smtp.close(() => {}));
       await started('smtp', smtp.server, config.ports.smtp);
     }
     if (config.ports.imap !== null || config.ports.imaps !== null) {

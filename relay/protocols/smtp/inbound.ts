@@ -84,6 +84,7 @@ export function createInboundSmtp(deps: { aliases: Aliases; ingest: Ingest; log:
     disableReverseLookup: true,
     logger: false,
     socketTimeout: 60_000,
+    closeTimeout: 1_000,
 
     onMailFrom(_address, session, callback) {
       accepted.set(session, new Map());
