@@ -5,7 +5,8 @@ import type net from 'node:net';
 import type { Config, Service } from './config.ts';
 import { ConfigError, SERVICES } from './config.ts';
 import { openStore } from './store/open.ts';
-import { InProcessBus } from './core/events.ts';
+import { joinCluster } from './cluster.ts';
+import { Exclusive } from './core/locks.ts';
 import { Users } from './core/users.ts';
 import { Aliases } from './core/aliases.ts';
 import { Messages } from './core/messages.ts';
@@ -25,7 +26,7 @@ import { Outbound } from './core/outbound/outbound.ts';
 import { MxTransport, SmarthostTransport } from './core/outbound/transport.ts';
 import { dkimRecords, loadDkimKey } from './dkim.ts';
 import { parseUpstream } from './core/upstream/source.ts';
-import { startUpstreams } from './core/upstream/puller.ts';
+import { UpstreamPuller } from './core/upstream/puller.ts';
 import { createAuthFailureLimiter, createHttpServer } from './http/app.ts';
 import { Router } from './http/router.ts';
 import { aliasRoutes } from './http/routes/aliases.ts';
@@ -74,9 +75,14 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     }
   });
   await fs.mkdir(config.dataDir, { recursive: true });
-  const store = await openStore(config.db);
+  const store = await openStore(config.db, { onError: (err) => log.warn({ err }, 'database connection error') });
   const metrics = createMetrics();
-  const bus = new InProcessBus((err) => log.error({ err }, 'event listener failed'));
+  // The bus and the locks of every node sharing this store (in-process on SQLite).
+  const cluster = await joinCluster(config.db, store, log).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const bus = cluster.bus;
   const users = new Users(store);
   const aliases = new Aliases(store, bus, { domains: config.domains, defaultTtl: config.defaultTtl, rateLimit: config.aliasRateLimit });
   const messages = new Messages(store, aliases, bus);
@@ -84,10 +90,11 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const ingest = new Ingest(ingestThread.write, bus, (_count, seconds) => metrics.ingestSeconds.observe(seconds));
   // One throttle for IMAP, POP3 and submission, so failures on one count on the others.
   const logins = new MailLogins(store, users, new LoginThrottle());
-  const expiry = new ExpirySweeper(store, bus, (err) => log.error({ err }, 'expiry sweep failed'));
+  const expiry = new ExpirySweeper(store, bus, (err) => log.error({ err }, 'expiry sweep failed'), cluster.locks);
   aliases.onExpiryChange = (at) => expiry.notify(at);
   bus.subscribe((event) => {
-    if (event.type !== 'alias') return;
+    // Counted and logged by the node where it happened.
+    if (event.type !== 'alias' || bus.isRemote?.(event)) return;
     if (event.event === 'created') metrics.aliasesCreated.inc();
     if (event.event === 'expired') {
       metrics.aliasesExpired.inc();
@@ -192,17 +199,23 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   } catch (err) {
     await Promise.all(servers.map(close));
     await ingestThread.close();
+    await cluster.close();
     await store.close();
     throw err;
   }
   expiry.start();
   outbound.start();
-  // Mail pulled from upstream mailboxes takes the same ingest path as SMTP mail.
-  const upstreams = startUpstreams(
-    upstreamSources,
-    { store, ingest, aliases, domains: config.domains, maxMessageSize: config.maxMessageSize, hostname, log },
-    { retryBaseMs: envMs('WISP_UPSTREAM_RETRY_MS') },
+  // Mail pulled from upstream mailboxes takes the same ingest path as SMTP mail. One node pulls
+  // each mailbox (the one holding its lock); the others stand by and take over if it goes.
+  const upstreamDeps = { store, ingest, aliases, domains: config.domains, maxMessageSize: config.maxMessageSize, hostname, log };
+  const upstreams = upstreamSources.map(
+    (source) =>
+      new Exclusive(cluster.locks, `upstream ${source.label}`, () => new UpstreamPuller(source, upstreamDeps, { retryBaseMs: envMs('WISP_UPSTREAM_RETRY_MS') }), {
+        onError: (err) => log.warn({ err, upstream: source.label }, 'upstream lock failed'),
+        onChange: (running) => log.info({ upstream: source.label }, running ? 'pulling this upstream on this node' : 'stopped pulling this upstream'),
+      }),
   );
+  for (const upstream of upstreams) upstream.start();
 
   if (firstToken) {
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -223,11 +236,12 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     ports,
     async close() {
       expiry.stop();
-      await upstreams.close();
+      await Promise.all(upstreams.map((u) => u.stop()));
       await outbound.stop();
       for (const closeOne of closers) closeOne();
       await Promise.all(servers.map(close));
       await ingestThread.close();
+      await cluster.close();
       await store.close();
     },
   };

@@ -273,10 +273,37 @@ export type RelayEvent =
   /** Flags (including the API's `seen`) of these messages changed. */
   | { type: 'flags'; userId: number; messageIds: number[] }
   /** These messages were deleted (IMAP EXPUNGE, MOVE, POP3 DELE, DELETE /api/messages/{id}). */
-  | { type: 'expunge'; userId: number; messageIds: number[] };
+  | { type: 'expunge'; userId: number; messageIds: number[] }
+  /**
+   * Events of other relay nodes may have been missed (the bus's connection dropped and is back):
+   * every consumer, for every user, reads the Store again from where it was.
+   */
+  | { type: 'resync' };
 
 export interface Bus {
   publish(event: RelayEvent): void;
   /** Returns the function that unsubscribes. */
   subscribe(listener: (event: RelayEvent) => void): () => void;
+  /** True for an event another relay node published (so counting it here would count it twice). */
+  isRemote?(event: RelayEvent): boolean;
+}
+
+/**
+ * Mutual exclusion among all relay nodes that share the Store, so background work runs once rather
+ * than once per node. On one node (SQLite) it is an in-process mutex.
+ */
+export interface Locks {
+  /** Runs `work` while holding `name`, waiting first while another node holds it. */
+  withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Takes `name` for as long as this node keeps it (until release, or until the connection that
+   * holds it is lost); null at once when another node holds it.
+   */
+  tryHold(name: string): Promise<HeldLock | null>;
+}
+
+export interface HeldLock {
+  /** Settles when the lock is no longer held: released, or lost with its connection. */
+  readonly lost: Promise<void>;
+  release(): Promise<void>;
 }

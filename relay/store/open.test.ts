@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { openStore } from './open.ts';
+import { postgresTestUrl } from './postgres/test-db.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wisp-open-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,8 +29,30 @@ describe('openStore', () => {
     await store.close();
   });
 
-  it.each(['postgres://wisp:secret@db/wisp', 'postgresql://db/wisp'])('says PostgreSQL is not available yet: %s', async (url) => {
-    await expect(openStore(url)).rejects.toThrow('PostgreSQL storage is not available in this build yet');
+  it('opens PostgreSQL from postgres:// and postgresql:// URLs, in the schema ?schema= names', async () => {
+    const schema = `wisp_open_${process.pid}_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: postgresTestUrl() });
+    await admin.connect();
+    try {
+      const store = await openStore(postgresTestUrl(schema));
+      await store.createUser('u', new Date(0));
+      await store.close();
+      const again = await openStore(postgresTestUrl(schema).replace(/^postgres:/, 'postgresql:'));
+      expect(await again.countUsers()).toBe(1);
+      await again.close();
+      const { rows } = await admin.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [schema]);
+      expect(rows[0].n).toBeGreaterThan(5);
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
+  });
+
+  it('names neither the password of an unreachable PostgreSQL nor a bad schema name', async () => {
+    const error = await openStore('postgres://wisp:hunter2@127.0.0.1:1/wisp').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).not.toMatch(/hunter2/);
+    await expect(openStore('postgres://127.0.0.1/wisp?schema=Bad-Name')).rejects.toThrow(/schema=Bad-Name/);
   });
 
   it('rejects other schemes without echoing the URL', async () => {

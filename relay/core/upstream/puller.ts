@@ -151,7 +151,8 @@ export class UpstreamPuller {
     });
     this.client = client;
     let closedReason: Error | null = null;
-    let newMail = false;
+    // set by the 'exists' handler: the server announced mail since the last sync began
+    const announced = { newMail: false };
     let wakeIdle: () => void = () => {};
     const closed = new Promise<void>((resolve) => {
       client.on('close', () => resolve());
@@ -161,7 +162,7 @@ export class UpstreamPuller {
       });
     });
     client.on('exists', () => {
-      newMail = true;
+      announced.newMail = true;
       wakeIdle();
     });
     client.on('mailboxClose', () => client.close());
@@ -189,7 +190,7 @@ export class UpstreamPuller {
     }
 
     while (!this.stopped) {
-      newMail = false;
+      announced.newMail = false;
       this.syncing = true;
       let result;
       try {
@@ -199,7 +200,7 @@ export class UpstreamPuller {
       }
       progress.synced = true;
       if (result.pulled || result.skipped) this.log.debug({ upstream: source.label, ...result }, 'upstream sync');
-      if (newMail || this.stopped) continue;
+      if (announced.newMail || this.stopped) continue;
       const woke = new Promise<void>((resolve) => (wakeIdle = resolve));
       // The next command (the sync's FETCH) breaks the IDLE, so it is not awaited past a wake-up.
       const idling = client.idle().catch(() => false);
