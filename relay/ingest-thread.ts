@@ -1,15 +1,14 @@
-// Runs the ingest writer (MIME parsing, extraction and the durable commit) on a worker thread with
-// its own Store connection, so the protocol thread never waits for mailparser or fsync. The
-// protocol thread keeps the sockets, the event bus and every read.
+// Runs the durable commit of incoming mail on a worker thread with its own Store connection, so
+// the protocol thread never waits for fsync. The protocol thread keeps the sockets, MIME parsing,
+// the event bus and every read: the two threads share the per-message work about evenly.
 import { Worker } from 'node:worker_threads';
-import type { Delivery, MessageWriter } from './core/ingest.ts';
+import type { MessageWriter } from './core/ingest.ts';
+import type { NewMessage } from './core/ports.ts';
 
 export interface IngestRequest {
   seq: number;
-  raw: Uint8Array;
-  mailFrom: string;
-  recipients: { id: number; userId: number }[];
-  receivedAt: number;
+  /** Structured clone carries the Buffers as Uint8Arrays and the Dates as Dates. */
+  messages: (Omit<NewMessage, 'raw'> & { raw: Uint8Array })[];
 }
 
 export type IngestResponse = { seq: number; ids: number[] } | { seq: number; error: string } | { ready: true } | { ready: false; error: string };
@@ -54,15 +53,9 @@ export async function startIngestThread(dbUrl: string, onError: (err: unknown) =
   await spawn();
 
   return {
-    write(delivery: Delivery) {
+    write(messages: NewMessage[]) {
       return new Promise<number[]>((resolve, reject) => {
-        const request: IngestRequest = {
-          seq: ++seq,
-          raw: delivery.raw,
-          mailFrom: delivery.mailFrom,
-          recipients: delivery.recipients.map((r) => ({ id: r.id, userId: r.userId })),
-          receivedAt: delivery.receivedAt.getTime(),
-        };
+        const request: IngestRequest = { seq: ++seq, messages };
         pending.set(request.seq, { resolve, reject });
         worker.postMessage(request);
       });

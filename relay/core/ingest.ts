@@ -1,6 +1,6 @@
 // The one path every message takes, whatever brought it: parse → extract → store → publish.
 // The promise resolves only once the message is on disk, so a caller may then acknowledge it.
-import type { AliasRecord, Bus, Store } from './ports.ts';
+import type { AliasRecord, Bus, NewMessage, Store } from './ports.ts';
 import { parseSummary } from './parse.ts';
 
 /** Who a copy is for. */
@@ -15,16 +15,12 @@ export interface Delivery {
   receivedAt: Date;
 }
 
-/** Parses and durably stores a delivery, one copy per recipient; resolves with the copies' ids. */
-export type MessageWriter = (delivery: Delivery) => Promise<number[]>;
+/** Durably stores messages in one commit and resolves with their ids: the Store's saveMessages. */
+export type MessageWriter = (messages: NewMessage[]) => Promise<number[]>;
 
-/** The writer that does the work on the calling thread. */
+/** The writer that commits on the calling thread. */
 export function inlineWriter(store: Store): MessageWriter {
-  return async ({ raw, mailFrom, recipients, receivedAt }) => {
-    const fields = await parseSummary(raw, mailFrom);
-    // Each address keeps its own copy, so deleting one never touches another's mail.
-    return store.saveMessages(recipients.map((r) => ({ ...fields, userId: r.userId, aliasId: r.id, receivedAt, raw, mailFrom })));
-  };
+  return (messages) => store.saveMessages(messages);
 }
 
 export class Ingest {
@@ -34,12 +30,14 @@ export class Ingest {
     private onStored: (count: number, seconds: number) => void = () => {},
   ) {}
 
-  async deliver(delivery: Delivery): Promise<number[]> {
+  async deliver({ raw, mailFrom, recipients, receivedAt }: Delivery): Promise<number[]> {
     const started = performance.now();
-    const ids = await this.write(delivery);
+    const fields = await parseSummary(raw, mailFrom);
+    // Each address keeps its own copy, so deleting one never touches another's mail.
+    const ids = await this.write(recipients.map((r) => ({ ...fields, userId: r.userId, aliasId: r.id, receivedAt, raw, mailFrom })));
     this.onStored(ids.length, (performance.now() - started) / 1000);
     ids.forEach((messageId, i) => {
-      this.bus.publish({ type: 'message', userId: (delivery.recipients[i] as Recipient).userId, messageId });
+      this.bus.publish({ type: 'message', userId: (recipients[i] as Recipient).userId, messageId });
     });
     return ids;
   }

@@ -14,8 +14,11 @@ export function formatAddress(from: AddressObject | AddressObject[] | undefined)
   return first.name ? (address ? `${first.name} <${address}>` : first.name) : address;
 }
 
+/** Enough text for any preview even when it is mostly white space; the rest is never scanned. */
+const PREVIEW_SCAN = 4 * PREVIEW_CHARS;
+
 export function makePreview(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = text.slice(0, PREVIEW_SCAN).replace(/\s+/g, ' ').trim();
   return flat.length > PREVIEW_CHARS ? `${flat.slice(0, PREVIEW_CHARS - 1)}…` : flat;
 }
 
