@@ -103,7 +103,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   });
 
   // A first start makes the user `me`, so the relay is usable with no setup at all.
-  const firstToken = (await store.countUsers()) === 0 ? (await users.add('me')).token : null;
+  // Under a lock: nodes starting together on a fresh database make it once.
+  const firstToken = await cluster.locks.withLock('first user', async () => ((await store.countUsers()) === 0 ? (await users.add('me')).token : null));
 
   // Outgoing mail: signed with the relay's DKIM key, queued in the store, sent by the worker.
   const hostname = os.hostname();

@@ -1,7 +1,9 @@
 // Ends addresses at the end of their lifetime: their mail is deleted and an `expired` event goes
 // out. A timer is set for the soonest expiry, so a short-lived address ends on time without
 // polling; it never sleeps longer than a minute, so changes made elsewhere are picked up too.
-import type { Bus, Store } from './ports.ts';
+// With several relay nodes each runs a timer, but sweeps take turns under one lock: an address is
+// expired, and its `expired` event published, by one node only.
+import type { Bus, Locks, Store } from './ports.ts';
 
 const MAX_SLEEP_MS = 60_000;
 const BATCH = 100;
@@ -16,6 +18,7 @@ export class ExpirySweeper {
     private store: Store,
     private bus: Bus,
     private onError: (err: unknown) => void,
+    private locks?: Locks,
   ) {}
 
   start(): void {
@@ -35,7 +38,8 @@ export class ExpirySweeper {
 
   /** Expires everything due now; resolves when done. */
   sweep(): Promise<void> {
-    this.running ??= this.expireDue().finally(() => {
+    const work = () => this.expireDue();
+    this.running ??= (this.locks ? this.locks.withLock('expiry', work) : work()).finally(() => {
       this.running = null;
     });
     return this.running;

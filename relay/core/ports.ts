@@ -222,6 +222,12 @@ export interface Store {
   /** Raw bodies of those of `ids` that are in the scope; missing ids are absent from the map. */
   getRaws(scope: MailboxScope, ids: number[]): Promise<Map<number, Buffer>>;
   /**
+   * The header blocks of those of `ids` in the scope, read without their bodies: each message's
+   * bytes up to and including the blank line that ends its header (`headerBlockEnd` in
+   * core/header.ts; the whole message when it has no body). Missing ids are absent from the map.
+   */
+  getHeaders(scope: MailboxScope, ids: number[]): Promise<Map<number, Buffer>>;
+  /**
    * Changes the flags of those of `ids` in the scope in one transaction; `\Seen` is the API's
    * `seen`, `\Recent` is never stored. Returns each found message's flags afterwards.
    */

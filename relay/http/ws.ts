@@ -1,6 +1,8 @@
 // Push over WebSocket (INTERFACE.md §3). The first frame must authenticate; with `since`, the
 // client first gets every message it missed, oldest first, then live frames, with none lost or
-// repeated in between.
+// repeated in between. A message event is a hint, not the message: the hub reads the Store from
+// the last id it pushed for that user, so events that arrive out of order from other relay nodes,
+// or not at all while the bus reconnects (`resync`), still push every message once, in id order.
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -34,13 +36,14 @@ export interface WsDeps {
 class Session {
   /** Live frames held back until the catch-up is done; null once live. */
   private pending: { frame: WsServerFrame; messageId?: number }[] | null = [];
-  private lastMessageId = 0;
   alive = true;
 
   constructor(
     readonly ws: WebSocket,
     readonly user: User,
     private metrics: Metrics,
+    /** The newest message id the client has: its `since`, else the newest one when it connected. */
+    private lastMessageId: number,
   ) {}
 
   send(frame: WsServerFrame, messageId?: number): void {
@@ -51,7 +54,6 @@ class Session {
   /** Sends what was missed after `since`, then what arrived meanwhile, then goes live. */
   async catchUp(store: Store, since: number | null): Promise<void> {
     if (since !== null) {
-      this.lastMessageId = since;
       for (;;) {
         const missed = await store.listMessagesAfter(this.user.id, this.lastMessageId, CATCH_UP_PAGE);
         for (const m of missed) this.deliver({ type: 'message', message: messageToWire(m) }, m.id);
@@ -85,6 +87,10 @@ export function attachWebSocket(server: http.Server, deps: WsDeps): { close(): v
   const sessions = new Map<number, Set<Session>>();
   // Per-user chains keep each user's frames in the order the events happened.
   const chains = new Map<number, Promise<void>>();
+  /** Per user with sessions: the newest message id pushed (or present when the first connected). */
+  const pushed = new Map<number, number>();
+  /** Users whose read of new mail is queued on their chain already: one read serves many events. */
+  const reading = new Set<number>();
 
   function forUser(userId: number, work: () => Promise<void>): void {
     const next = (chains.get(userId) ?? Promise.resolve()).then(work).catch((err: unknown) => log.error({ err }, 'push failed'));
@@ -94,32 +100,56 @@ export function attachWebSocket(server: http.Server, deps: WsDeps): { close(): v
     });
   }
 
+  /** Pushes the user's messages stored since the last push to each of the user's sessions. */
+  function pushNewMail(userId: number): void {
+    if (reading.has(userId)) return;
+    reading.add(userId);
+    forUser(userId, async () => {
+      reading.delete(userId);
+      for (;;) {
+        const targets = sessions.get(userId);
+        const after = pushed.get(userId);
+        if (!targets?.size || after === undefined) return;
+        const fresh = await store.listMessagesAfter(userId, after, CATCH_UP_PAGE);
+        for (const message of fresh) {
+          const frame: WsServerFrame = { type: 'message', message: messageToWire(message) };
+          for (const s of targets) s.send(frame, message.id);
+        }
+        if (pushed.has(userId)) pushed.set(userId, Math.max(pushed.get(userId)!, fresh.at(-1)?.id ?? after));
+        if (fresh.length < CATCH_UP_PAGE) return;
+      }
+    });
+  }
+
   const unsubscribe = bus.subscribe((event: RelayEvent) => {
+    // Missed events of other nodes: whatever arrived meanwhile is read from the Store.
+    if (event.type === 'resync') {
+      for (const userId of sessions.keys()) pushNewMail(userId);
+      return;
+    }
     // Flag changes and expunges are for mail clients (IMAP); the WebSocket pushes neither.
     if (event.type !== 'message' && event.type !== 'alias') return;
     const targets = sessions.get(event.userId);
     if (!targets?.size) return;
+    if (event.type === 'message') return pushNewMail(event.userId);
     forUser(event.userId, async () => {
-      if (event.type === 'alias') {
-        const frame: WsServerFrame = { type: 'alias', event: event.event, alias: aliasToWire(event.alias) };
-        for (const s of targets) s.send(frame);
-        return;
-      }
-      const message = await store.getMessage(event.userId, event.messageId);
-      if (!message) return; // deleted before it could be pushed
-      const frame: WsServerFrame = { type: 'message', message: messageToWire(message) };
-      for (const s of targets) s.send(frame, message.id);
+      const frame: WsServerFrame = { type: 'alias', event: event.event, alias: aliasToWire(event.alias) };
+      for (const s of targets) s.send(frame);
     });
   });
 
-  function register(session: Session): () => void {
+  function register(session: Session, newest: number): () => void {
     const set = sessions.get(session.user.id) ?? new Set();
     set.add(session);
     sessions.set(session.user.id, set);
+    if (!pushed.has(session.user.id)) pushed.set(session.user.id, newest);
     metrics.wsSessions.inc();
     return () => {
       set.delete(session);
-      if (set.size === 0) sessions.delete(session.user.id);
+      if (set.size === 0) {
+        sessions.delete(session.user.id);
+        pushed.delete(session.user.id);
+      }
       metrics.wsSessions.dec();
     };
   }
@@ -143,9 +173,11 @@ export function attachWebSocket(server: http.Server, deps: WsDeps): { close(): v
       if (authFailures.take(remote) > 0) await new Promise((r) => setTimeout(r, 1000));
       return ws.close(WS_CLOSE_BAD_TOKEN, 'Bad token');
     }
+    // Live pushes start after the newest message stored now; `since` reaches further back.
+    const newest = (await store.listMessages(user.id, { limit: 1 })).items[0]?.id ?? 0;
     if (ws.readyState !== ws.OPEN) return;
-    const session = new Session(ws, user, metrics);
-    const unregister = register(session);
+    const session = new Session(ws, user, metrics, since ?? newest);
+    const unregister = register(session, newest);
     ws.on('close', unregister);
     ws.on('pong', () => {
       session.alive = true;

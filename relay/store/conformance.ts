@@ -587,6 +587,39 @@ export function storeSuite(name: string, open: () => Promise<Store>, options: St
         expect([...(await store.getRaws({ userId: alice.id, aliasId: a2.id }, [m1!, m2!])).keys()]).toEqual([m2]);
       });
 
+      it('reads header blocks without bodies, each cut where its blank line ends, only within the scope', async () => {
+        const { store, alice, a1, a2, b1 } = await world();
+        // Each message as its header block (core/header.ts) and what follows it.
+        const shapes: [string, string][] = [
+          ['From: x@sender.test\r\nSubject: crlf\r\n\r\n', 'body\r\n\r\nmore\r\n'],
+          ['Subject: lf\nX: y\n\n', 'body\n\nmore\n'],
+          // LF then CRLF ends it too; so does a bare-LF blank line before a CRLF one.
+          ['Subject: mixed\n\r\n', 'body\r\n'],
+          ['Subject: early\r\n\n', 'body\r\n\r\nx\r\n'],
+          ['\r\n', 'no header at all\r\n'],
+          ['\n', 'no header at all\n'],
+          ['Subject: no body\r\nX: y\r\n', ''],
+          ['Subject: folded\r\n line\r\n\r\n', ''],
+        ];
+        const saved = await store.saveMessages(shapes.map(([head, rest], i) => message(i % 2 ? a2 : a1, i, { raw: Buffer.from(head + rest, 'latin1') })));
+        const got = await store.getHeaders({ userId: alice.id }, [...saved].reverse());
+        expect([...got.keys()]).toEqual(saved);
+        expect(saved.map((id) => got.get(id)!.toString('latin1'))).toEqual(shapes.map(([head]) => head));
+        // Bytes as stored, 8-bit and NUL included.
+        const awkward = Buffer.concat([Buffer.from('Subject: \xe9\x00\xff\r\n', 'latin1'), Buffer.from('\r\n'), awkwardBytes(9)]);
+        const [m1, m2, m3] = await store.saveMessages([message(a1, 20, { raw: awkward }), message(a2, 21), message(b1, 22)]);
+        const headers = await store.getHeaders({ userId: alice.id }, [m1!, m2!, m3!, m2!, -4]);
+        expect([...headers.keys()]).toEqual([m1, m2]);
+        expect(headers.get(m1!)!.equals(awkward.subarray(0, 16))).toBe(true);
+        expect(headers.get(m2!)!.toString()).toBe('From: x@sender.test\r\nSubject: t21\r\n\r\n');
+        expect([...(await store.getHeaders({ userId: alice.id, aliasId: a2.id }, [m1!, m2!])).keys()]).toEqual([m2]);
+        expect((await store.getHeaders({ userId: alice.id, aliasId: b1.id }, [m3!])).size).toBe(0);
+        expect((await store.getHeaders({ userId: alice.id }, [])).size).toBe(0);
+        // Expunged messages are gone, header and all.
+        await store.expungeMessages({ userId: alice.id }, [m1!]);
+        expect([...(await store.getHeaders({ userId: alice.id }, [m1!, m2!])).keys()]).toEqual([m2]);
+      });
+
       it('adds, removes and replaces flags, with \\Seen as the API’s seen', async () => {
         const { store, alice, bob, a1, a2 } = await world();
         const [m1, m2] = (await store.saveMessages([message(a1, 1), message(a2, 2)])) as [number, number];

@@ -27,7 +27,8 @@ function runCli(args: string[]): Promise<{ code: number | null; out: string }> {
 
 /** `services`: the listeners to turn on (port 0) and wait for; every other one is off. */
 export async function startMailRelay(dataDir: string, services: string[], extraArgs: string[] = []): Promise<MailRelay> {
-  const user = 'bench';
+  // Unique: with a shared database (--db postgres://…) every relay of the run sees the same users.
+  const user = `bench${Math.random().toString(36).slice(2, 8)}`;
   const added = await runCli(['user', 'add', user, '--data', dataDir]);
   const token = added.out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('wisp_')).at(-1);
   if (added.code !== 0 || !token) throw new Error(`user add failed: ${added.out}`);

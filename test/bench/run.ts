@@ -4,7 +4,8 @@
 //   npm run bench [-- --quick] [-- --db URL] [-- --ceiling-only] [-- --profile DIR]
 //
 //   --quick         smaller counts, for a smoke run (figures are indicative only)
-//   --db URL        passed to the relay as its --db (default: SQLite in a temporary data directory)
+//   --db URL        passed to the relay as its --db (default: SQLite in a temporary data directory);
+//                   with postgres://… the run gets a schema of its own there, and adds (h): two nodes
 //   --ceiling-only  measure the bare smtp-server alone, without starting the relay
 //   --profile DIR   write a V8 CPU profile of each relay process into DIR (open it in DevTools)
 //   --mail-only     only the POP3 download and submission figures (mail.ts)
@@ -21,6 +22,7 @@ import type { PhaseOne, RunOptions } from './phases.ts';
 import { planFor } from './plan.ts';
 import { report } from './report.ts';
 import { mailBenches } from './mail.ts';
+import { benchDatabase, isPostgres, twoNodeReport, twoNodes } from './multinode.ts';
 import { imapBenches } from './imap.ts';
 
 const started = performance.now();
@@ -44,11 +46,23 @@ async function backgroundBusy(): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const tag = `b${Date.now().toString(36)}`;
+  const database = benchDatabase(cli.db, tag);
+  // The mail benches start their relays without --db: the variable takes them to the same store.
+  if (database.url) process.env.WISP_DB = database.url;
+  try {
+    await benches(database.url, tag);
+  } finally {
+    await database.drop();
+  }
+}
+
+async function benches(db: string | undefined, tag: string): Promise<void> {
   const run: RunOptions = {
     plan: planFor(cli.quick),
-    db: cli.db,
+    db,
     profile: cli.profile,
-    tag: `b${Date.now().toString(36)}`,
+    tag,
     progress: (line) => void process.stderr.write(`  … ${line}\n`),
   };
   const mail = () => mailBenches({ quick: cli.quick, tag: run.tag, progress: run.progress });
@@ -75,6 +89,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\n`);
   if (!cli['ceiling-only']) process.stdout.write(`${await mail()}\n`);
   if (!cli['ceiling-only']) process.stdout.write(`${await imap()}\n`);
+  if (!cli['ceiling-only'] && isPostgres(db)) process.stdout.write(`${twoNodeReport(await twoNodes(run), run.plan.loadSize)}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -5,7 +5,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { FrameEvent } from './framer.ts';
 import { Framer } from './framer.ts';
-import { toBuffer } from './encoder.ts';
+import { ResponseWriter } from './encoder.ts';
 import { dispatch } from './registry.ts';
 import type { Registry } from './registry.ts';
 import { Session } from './session.ts';
@@ -23,6 +23,7 @@ const MAX_LINE = 100 * 1024;
 const UNAUTHENTICATED_LITERAL = 64 * 1024;
 /** Past this many framed commands waiting, the socket stops being read. */
 const QUEUE_HIGH = 64;
+/** Output goes to the socket in writes of about this much, not one per response. */
 const OUT_CHUNK = 256 * 1024;
 
 let nextId = 0;
@@ -48,8 +49,8 @@ export class Connection implements SessionIo {
   private busy = false;
   private closed = false;
   private paused = false;
-  private out: (string | Buffer)[] = [];
-  private outBytes = 0;
+  /** Output not yet sent: strings written into its Buffer, small Buffers copied, large ones kept. */
+  private out = new ResponseWriter(OUT_CHUNK);
   private timeoutMs: number;
 
   constructor(
@@ -170,23 +171,29 @@ export class Connection implements SessionIo {
 
   write(parts: (string | Buffer)[]): void {
     if (this.closed) return;
+    const out = this.out;
     for (const p of parts) {
-      this.out.push(p);
-      this.outBytes += p.length;
+      if (typeof p === 'string') out.text(p);
+      else out.bytes(p);
     }
-    if (this.outBytes >= OUT_CHUNK) this.send();
+    if (out.size >= OUT_CHUNK) this.send();
   }
 
-  private send(): void {
-    if (this.out.length === 0 || this.closed) return;
-    const data = toBuffer(this.out);
-    this.out = [];
-    this.outBytes = 0;
-    this.socket.write(data);
+  /** Sends what is queued; `done`: nothing more is coming for now, so the output Buffer goes too. */
+  private send(done = false): void {
+    if (this.closed) return;
+    const data = done ? this.out.reset() : this.out.take();
+    if (data.length === 1) this.socket.write(data[0]!);
+    else if (data.length > 1) {
+      // One writev for the lot.
+      this.socket.cork();
+      for (const b of data) this.socket.write(b);
+      this.socket.uncork();
+    }
   }
 
   async flush(): Promise<void> {
-    this.send();
+    this.send(true);
     const socket = this.socket;
     if (!socket.writableNeedDrain || this.closed) return;
     await new Promise<void>((resolve) => {
@@ -244,7 +251,7 @@ export class Connection implements SessionIo {
 
   close(): void {
     if (this.closed) return;
-    this.send();
+    this.send(true);
     this.finish();
     this.socket.end();
     // A peer that never closes its side does not keep the socket.

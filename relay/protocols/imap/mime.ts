@@ -1,6 +1,7 @@
 // A small MIME tree parser over the raw bytes, keeping byte offsets (which mailparser does not
 // give): BODYSTRUCTURE, BODY[section] and SEARCH read from it. Bounded (depth, parts, header
 // fields) and tolerant: malformed mail still yields a tree, never an exception.
+import { headerBlockEnd } from '../../core/header.ts';
 
 export interface HeaderField {
   /** The name as written. */
@@ -35,40 +36,21 @@ const MAX_DEPTH = 24;
 const MAX_PARTS = 2000;
 const MAX_FIELDS = 2000;
 
-const BLANK_CRLF = Buffer.from('\n\r\n');
-const BLANK_LF = Buffer.from('\n\n');
-
-/** Where the header block starting at `start` ends (just past its blank line), or `end`. */
-function headerEnd(raw: Buffer, start: number, end: number): number {
-  // A header that starts with its blank line is empty.
-  if (raw[start] === LF) return start + 1;
-  if (raw[start] === CR && raw[start + 1] === LF) return start + 2;
-  const a = raw.indexOf(BLANK_CRLF, start);
-  const b = raw.indexOf(BLANK_LF, start);
-  let stop = end;
-  if (a !== -1 && a + 3 <= end) stop = Math.min(stop, a + 3);
-  if (b !== -1 && b + 2 <= end) stop = Math.min(stop, b + 2);
-  return stop;
-}
-
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
 /** Parses the header block at `start`: its fields and where the body begins. */
 export function parseHeader(raw: Buffer, start = 0, end = raw.length): { fields: HeaderField[]; bodyStart: number } {
-  const bodyStart = headerEnd(raw, start, end);
+  const bodyStart = headerBlockEnd(raw, start, end);
+  return { fields: parseFields(raw, start, bodyStart), bodyStart };
+}
+
+/** The fields of the header block raw[start, bodyStart), where bodyStart is where headerBlockEnd puts it. */
+export function parseFields(raw: Buffer, start: number, bodyStart: number): HeaderField[] {
   // latin1: one char per byte, so string offsets are byte offsets (plus `start`).
   const text = raw.toString('latin1', start, bodyStart);
   const fields: HeaderField[] = [];
   let current: HeaderField | null = null;
   let value = '';
-  const finish = () => {
-    if (current && fields.length < MAX_FIELDS) {
-      // Unfolding: the line breaks go, the white space that began each continuation stays.
-      current.value = value.trim();
-      fields.push(current);
-    }
-    current = null;
-  };
   let pos = 0;
   while (pos < text.length) {
     let nl = text.indexOf('\n', pos);
@@ -81,7 +63,8 @@ export function parseHeader(raw: Buffer, start = 0, end = raw.length): { fields:
       current.end = start + lineEnd;
       value += text.slice(pos, contentEnd);
     } else {
-      finish();
+      if (current) addField(fields, current, value);
+      current = null;
       const colon = text.indexOf(':', pos);
       if (colon !== -1 && colon < contentEnd) {
         const name = text.slice(pos, colon).trimEnd();
@@ -93,13 +76,21 @@ export function parseHeader(raw: Buffer, start = 0, end = raw.length): { fields:
     }
     pos = lineEnd;
   }
-  finish();
-  return { fields, bodyStart };
+  if (current) addField(fields, current, value);
+  return fields;
+}
+
+function addField(fields: HeaderField[], field: HeaderField, value: string): void {
+  if (fields.length >= MAX_FIELDS) return;
+  // Unfolding: the line breaks go, the white space that began each continuation stays.
+  field.value = value.trim();
+  fields.push(field);
 }
 
 /** The first field named `lower`, or undefined. */
 export function headerValue(fields: HeaderField[], lower: string): string | undefined {
-  return fields.find((f) => f.lower === lower)?.value;
+  for (const f of fields) if (f.lower === lower) return f.value;
+  return undefined;
 }
 
 /** Skips RFC 5322 comments (nested parentheses) outside quoted strings. */

@@ -1,6 +1,6 @@
 // BODY[section] contents (RFC 3501 §6.4.5): which bytes of the stored message a section names.
 import type { Section } from './ast.ts';
-import { findPart, parseHeader, parseMime } from './mime.ts';
+import { findPart, parseFields, parseHeader, parseMime } from './mime.ts';
 import type { HeaderField, MimePart } from './mime.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -23,12 +23,19 @@ function headerFields(raw: Buffer, fields: HeaderField[], names: string[], not: 
   return Buffer.concat(out);
 }
 
-/** The message's MIME tree, parsed at most once per message however many sections ask. */
+/**
+ * The message's MIME tree, parsed at most once per message however many sections ask. Built on a
+ * header block alone (`headerOnly`, as Store.getHeaders reads it), it serves the top-level header
+ * items: ENVELOPE and the HEADER, HEADER.FIELDS and HEADER.FIELDS.NOT of the message itself.
+ */
 export class ParsedMessage {
   private tree: MimePart | null = null;
   private header: { fields: HeaderField[]; bodyStart: number } | null = null;
 
-  constructor(readonly raw: Buffer) {}
+  constructor(
+    readonly raw: Buffer,
+    private readonly headerOnly = false,
+  ) {}
 
   get mime(): MimePart {
     this.tree ??= parseMime(this.raw);
@@ -38,7 +45,8 @@ export class ParsedMessage {
   /** The top-level header alone: enough for ENVELOPE and header sections, without walking the body. */
   get top(): { fields: HeaderField[]; bodyStart: number } {
     if (this.tree) return { fields: this.tree.headers, bodyStart: this.tree.bodyStart };
-    this.header ??= parseHeader(this.raw);
+    // A header block ends where its blank line does: nothing to look for.
+    this.header ??= this.headerOnly ? { fields: parseFields(this.raw, 0, this.raw.length), bodyStart: this.raw.length } : parseHeader(this.raw);
     return this.header;
   }
 

@@ -84,9 +84,9 @@ export function createImapServer(deps: ImapDeps, options: ImapOptions): ImapServ
   };
 
   const unsubscribe = deps.bus.subscribe((event) => {
-    const sessions = byUser.get(event.userId);
-    if (!sessions) return;
-    for (const session of sessions) session.notify(event);
+    // Missed events of other nodes: every selected mailbox is read again.
+    const targets = event.type === 'resync' ? [...byUser.values()] : [byUser.get(event.userId)];
+    for (const sessions of targets) for (const session of sessions ?? []) session.notify(event);
   });
 
   const accept = (socket: net.Socket, secure: boolean) => {

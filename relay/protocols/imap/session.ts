@@ -151,7 +151,7 @@ export class Session {
     else if (event.type === 'expunge') view.noteExpunge(event.messageIds);
     else if (event.type === 'alias' && (event.event === 'deleted' || event.event === 'expired')) {
       if (sel.ref.alias === null || sel.ref.alias.id === event.alias.id) view.noteResync();
-    }
+    } else if (event.type === 'resync') view.noteResync();
     if (this.idling) this.kick();
   }
 

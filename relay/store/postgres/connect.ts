@@ -1,7 +1,7 @@
 // From a `postgres://` URL to the settings every connection of one relay node uses: the pool of the
 // store, the bus's LISTEN connection and the sessions that hold advisory locks must all land in the
 // same database and schema.
-import pg from 'pg';
+import type pg from 'pg';
 import { types } from './rows.ts';
 
 export interface PostgresSettings {

@@ -129,6 +129,26 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'message headers apart from the body',
+    // The header block's length (core/header.ts), so that getHeaders reads only raw's first bytes:
+    // substring() of a TOASTed value fetches and decompresses only the slice it needs. Back-filled
+    // with the cut headerBlockEnd makes for a whole message. Nullable: a node of an older build
+    // still inserts without it until it is upgraded, and getHeaders then cuts the header itself.
+    sql: `
+      ALTER TABLE messages ADD COLUMN header_size integer;
+      UPDATE messages SET header_size = CASE
+        WHEN substring(raw from 1 for 1) = decode('0a', 'hex') THEN 1
+        WHEN substring(raw from 1 for 2) = decode('0d0a', 'hex') THEN 2
+        WHEN position(decode('0a0a', 'hex') in raw) > 0
+          AND (position(decode('0a0d0a', 'hex') in raw) = 0 OR position(decode('0a0a', 'hex') in raw) <= position(decode('0a0d0a', 'hex') in raw) + 1)
+          THEN position(decode('0a0a', 'hex') in raw) + 1
+        WHEN position(decode('0a0d0a', 'hex') in raw) > 0 THEN position(decode('0a0d0a', 'hex') in raw) + 2
+        ELSE length(raw)
+      END;
+    `,
+  },
 ];
 
 /** Anything that runs a query: a pool or one of its clients. */

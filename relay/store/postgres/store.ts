@@ -28,6 +28,7 @@ import {
   type User,
   type UserListing,
 } from '../../core/ports.ts';
+import { headerBlock, headerBlockEnd } from '../../core/header.ts';
 import { applyFlags, joinStoredFlags, sameFlags, splitStoredFlags } from '../flags.ts';
 import { checkLimit, cleanIds, decodeCursor, toPage } from '../paging.ts';
 import { isConnectionError, postgresSettings, resolveSchema, type PostgresSettings } from './connect.ts';
@@ -56,6 +57,13 @@ import {
 /** A batch this large is written without waiting for more callers. */
 const FLUSH_MESSAGES = 1000;
 const FLUSH_BYTES = 32 * 1024 * 1024;
+/**
+ * An address's mailbox is scoped by its owner once (a one-time filter), not row by row: a second
+ * condition on messages makes the planner intersect two indexes where one, in id order, does.
+ */
+const ownsAlias = (user: string, alias: string) => `EXISTS (SELECT 1 FROM aliases o WHERE o.id = ${alias} AND o.user_id = ${user})`;
+/** Messages per INSERT statement (13 parameters each). */
+const INSERT_ROWS = 1000;
 /** Deadlocks and serialization failures are retried this many times in all. */
 const ATTEMPTS = 5;
 
@@ -122,14 +130,19 @@ function groupBy<T>(items: T[], key: (item: T) => number): Map<number, T[]> {
   return out;
 }
 
+/** Math.max without spreading: a batch may be longer than the call stack allows arguments. */
+function highest(values: number[]): number {
+  return values.reduce((a, b) => (b > a ? b : a), -Infinity);
+}
+
 /** Per address: how many messages came or went, the latest arrival among them, the highest id. */
 function perAlias(rows: { id: number; aliasId: number; at: Date }[]) {
   const groups = [...groupBy(rows, (r) => r.aliasId)].sort(([a], [b]) => a - b);
   return {
     ids: groups.map(([id]) => id),
     counts: groups.map(([, list]) => list.length),
-    latest: groups.map(([, list]) => new Date(Math.max(...list.map((r) => r.at.getTime())))),
-    maxIds: groups.map(([, list]) => Math.max(...list.map((r) => r.id))),
+    latest: groups.map(([, list]) => new Date(highest(list.map((r) => r.at.getTime())))),
+    maxIds: groups.map(([, list]) => highest(list.map((r) => r.id))),
   };
 }
 
@@ -406,22 +419,42 @@ export class PostgresStore implements Store {
     const ids = rows.map((r) => r.id).sort((a, b) => a - b);
     const stored: { id: number; userId: number; aliasId: number; at: Date }[] = [];
     const outcomes: ({ ids: number[] } | { error: unknown })[] = [];
-    let next = 0;
-    // A savepoint per caller: one caller's bad message (an unknown address) fails that caller alone.
-    const isolate = batch.length > 1;
-    for (const p of batch) {
-      const mine = ids.slice(next, next + p.messages.length);
-      next += p.messages.length;
+    let offset = 0;
+    const shares = batch.map((p) => ids.slice(offset, (offset += p.messages.length)));
+    const keep = (p: PendingSave, mine: number[]) => {
+      outcomes.push({ ids: mine });
+      p.messages.forEach((m, i) => stored.push({ id: mine[i]!, userId: m.userId, aliasId: m.aliasId, at: m.receivedAt }));
+    };
+    if (batch.length === 1) {
+      await this.insertMessages(c, ids, batch[0]!.messages);
+      keep(batch[0]!, ids);
+    } else {
+      // Everyone in one statement; only when that fails, a savepoint per caller, so one caller's
+      // bad message (an unknown address) fails that caller alone.
+      let together = true;
+      await c.query('SAVEPOINT batch');
       try {
-        if (isolate) await c.query('SAVEPOINT caller');
-        await this.insertMessages(c, mine, p.messages);
-        if (isolate) await c.query('RELEASE SAVEPOINT caller');
-        outcomes.push({ ids: mine });
-        p.messages.forEach((m, i) => stored.push({ id: mine[i]!, userId: m.userId, aliasId: m.aliasId, at: m.receivedAt }));
-      } catch (error) {
-        if (!isolate) throw error;
-        await c.query('ROLLBACK TO SAVEPOINT caller');
-        outcomes.push({ error });
+        await this.insertMessages(c, ids, batch.flatMap((p) => p.messages));
+        await c.query('RELEASE SAVEPOINT batch');
+      } catch {
+        await c.query('ROLLBACK TO SAVEPOINT batch');
+        together = false;
+      }
+      for (const [i, p] of batch.entries()) {
+        const mine = shares[i]!;
+        if (together) {
+          keep(p, mine);
+          continue;
+        }
+        try {
+          await c.query('SAVEPOINT caller');
+          await this.insertMessages(c, mine, p.messages);
+          await c.query('RELEASE SAVEPOINT caller');
+          keep(p, mine);
+        } catch (error) {
+          await c.query('ROLLBACK TO SAVEPOINT caller');
+          outcomes.push({ error });
+        }
       }
     }
     if (stored.length > 0) {
@@ -439,31 +472,46 @@ export class PostgresStore implements Store {
       await c.query(
         `UPDATE users SET uid_next = greatest(users.uid_next, u.max_id + 1)
          FROM unnest($1::bigint[], $2::bigint[]) AS u(id, max_id) WHERE users.id = u.id`,
-        [users.map(([id]) => id), users.map(([, list]) => Math.max(...list.map((s) => s.id)))],
+        [users.map(([id]) => id), users.map(([, list]) => highest(list.map((s) => s.id)))],
       );
     }
     return outcomes;
   }
 
+  /** Multi-row statements; each raw is a parameter of its own, so it travels as binary. */
   private async insertMessages(c: pg.PoolClient, ids: number[], messages: NewMessage[]): Promise<void> {
+    // A statement takes at most 65535 parameters.
+    for (let at = 0; at < messages.length; at += INSERT_ROWS) {
+      await this.insertRows(c, ids.slice(at, at + INSERT_ROWS), messages.slice(at, at + INSERT_ROWS));
+    }
+  }
+
+  private async insertRows(c: pg.PoolClient, ids: number[], messages: NewMessage[]): Promise<void> {
+    const params: unknown[] = [];
+    const rows = messages.map((m, i) => {
+      const row = [
+        ids[i],
+        m.userId,
+        m.aliasId,
+        checkDate(m.receivedAt),
+        m.raw.length,
+        text(m.mailFrom),
+        text(m.from),
+        text(m.subject),
+        text(m.preview),
+        textOrNull(m.code),
+        textOrNull(m.link),
+        m.raw,
+        headerBlockEnd(m.raw),
+      ];
+      const first = params.length + 1;
+      params.push(...row);
+      return `(${row.map((_, k) => `$${first + k}`).join(', ')})`;
+    });
     await c.query(
-      `INSERT INTO messages (id, user_id, alias_id, received_at, size, mail_from, from_addr, subject, preview, code, link, raw)
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::int[], $6::text[],
-         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[])`,
-      [
-        ids,
-        messages.map((m) => m.userId),
-        messages.map((m) => m.aliasId),
-        messages.map((m) => checkDate(m.receivedAt)),
-        messages.map((m) => m.raw.length),
-        messages.map((m) => text(m.mailFrom)),
-        messages.map((m) => text(m.from)),
-        messages.map((m) => text(m.subject)),
-        messages.map((m) => text(m.preview)),
-        messages.map((m) => textOrNull(m.code)),
-        messages.map((m) => textOrNull(m.link)),
-        messages.map((m) => m.raw),
-      ],
+      `INSERT INTO messages (id, user_id, alias_id, received_at, size, mail_from, from_addr, subject, preview, code, link, raw, header_size)
+       VALUES ${rows.join(', ')}`,
+      params,
     );
   }
 
@@ -485,8 +533,10 @@ export class PostgresStore implements Store {
     const params: unknown[] = [userId, decodeCursor(query.cursor), limit + 1];
     let where = 'm.user_id = $1 AND m.id < $2';
     if (query.aliasId !== undefined) {
+      // Scoped through the address's owner (the same as messages.user_id, by the foreign key):
+      // with no second condition on messages, the planner walks messages_alias in id order.
       params.push(query.aliasId);
-      where += ` AND m.alias_id = $${params.length}`;
+      where = `m.alias_id = $${params.length} AND a.user_id = $1 AND m.id < $2`;
     }
     if (query.since !== undefined) {
       params.push(checkDate(query.since));
@@ -556,7 +606,8 @@ export class PostgresStore implements Store {
             afterId,
           ])
         : await this.query<EntryRow>(
-            `SELECT ${ENTRY_COLUMNS} FROM messages m WHERE m.alias_id = $3 AND m.user_id = $1 AND m.id > $2 ORDER BY m.id`,
+            `SELECT ${ENTRY_COLUMNS} FROM messages m
+             WHERE m.alias_id = $3 AND m.id > $2 AND ${ownsAlias('$1', '$3')} ORDER BY m.id`,
             [scope.userId, afterId, scope.aliasId],
           );
     return rows.map(toEntry);
@@ -583,6 +634,21 @@ export class PostgresStore implements Store {
       [list, scope.userId, scope.aliasId ?? null],
     );
     for (const row of rows) out.set(row.id, row.raw);
+    return out;
+  }
+
+  async getHeaders(scope: MailboxScope, ids: number[]): Promise<Map<number, Buffer>> {
+    const list = cleanIds(ids);
+    const out = new Map<number, Buffer>();
+    if (list.length === 0) return out;
+    // substring() of a TOASTed raw fetches only the slices that hold the header's bytes.
+    const rows = await this.query<{ id: number; head: Buffer; whole: boolean }>(
+      `SELECT id, CASE WHEN header_size IS NULL THEN raw ELSE substring(raw FROM 1 FOR header_size) END AS head,
+         header_size IS NULL AS whole
+       FROM messages WHERE id = ANY($1::bigint[]) AND user_id = $2 AND ($3::bigint IS NULL OR alias_id = $3) ORDER BY id`,
+      [list, scope.userId, scope.aliasId ?? null],
+    );
+    for (const row of rows) out.set(row.id, row.whole ? headerBlock(row.head) : row.head);
     return out;
   }
 
@@ -637,7 +703,7 @@ export class PostgresStore implements Store {
         : await this.query<MailboxStatus>(
             `SELECT count(*)::int AS messages, (count(*) FILTER (WHERE NOT seen))::int AS unseen,
                coalesce((SELECT uid_next FROM aliases WHERE id = $2 AND user_id = $1), 1) AS "uidNext"
-             FROM messages WHERE alias_id = $2 AND user_id = $1`,
+             FROM messages m WHERE m.alias_id = $2 AND ${ownsAlias('$1', '$2')}`,
             [scope.userId, scope.aliasId],
           );
     return row!;

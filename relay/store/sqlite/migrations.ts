@@ -143,6 +143,31 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: 'message headers apart from the body',
+    // Each message's header block (core/header.ts: up to and including the blank line that ends
+    // it) in a table of its own, a copy of raw's first bytes: an IMAP header scan (ENVELOPE,
+    // BODY[HEADER.FIELDS ...]) reads these small rows, packed many to a page, instead of every
+    // message's whole blob with its overflow pages (substr() on raw still reads all of it). The
+    // back-fill cuts where headerBlockEnd does for a whole message.
+    sql: `
+      CREATE TABLE message_headers (
+        message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+        header BLOB NOT NULL
+      ) STRICT;
+      -- coalesce: substr() of an empty blob is NULL.
+      INSERT INTO message_headers (message_id, header)
+        SELECT id, coalesce(substr(raw, 1, CASE
+          WHEN substr(raw, 1, 1) = x'0a' THEN 1
+          WHEN substr(raw, 1, 2) = x'0d0a' THEN 2
+          WHEN instr(raw, x'0a0a') > 0 AND (instr(raw, x'0a0d0a') = 0 OR instr(raw, x'0a0a') <= instr(raw, x'0a0d0a') + 1)
+            THEN instr(raw, x'0a0a') + 1
+          WHEN instr(raw, x'0a0d0a') > 0 THEN instr(raw, x'0a0d0a') + 2
+          ELSE length(raw)
+        END), x'') FROM messages;
+    `,
+  },
 ];
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { headerBlock } from '../../core/header.ts';
 import type { NewMessage, Store } from '../../core/ports.ts';
 import { storeSuite } from '../conformance.ts';
 import { currentVersion, migrate, migrations } from './migrations.ts';
@@ -120,6 +121,36 @@ describe('SqliteStore specifics', () => {
     expect((await store.listMailbox({ userId: 1 })).map((e) => e.flags)).toEqual([['\\Seen'], []]);
   });
 
+  it('upgrades a version-4 database: every message gets its header block, cut where headerBlockEnd cuts', async () => {
+    const file = tempFile();
+    const db = new Database(file);
+    migrate(db, migrations.filter((m) => m.version <= 4));
+    db.exec(`INSERT INTO users (id, name, created_at) VALUES (1, 'old', 0);
+      INSERT INTO aliases (id, user_id, address, created_at) VALUES (5, 1, 'a@x.test', 0);`);
+    // Short messages of line-ending bytes and text, so that every way a header can end turns up.
+    const alphabet = ['\r', '\n', '\r\n', 'a', ': ', '\n\n', '\n\r\n'];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const raws: Buffer[] = [Buffer.alloc(0), Buffer.from('\n'), Buffer.from('\r'), Buffer.from('\r\n'), Buffer.from('a: b\r\n\r\nc')];
+    for (let i = 0; i < 400; i++) {
+      raws.push(Buffer.from(Array.from({ length: Math.floor(next() * 12) }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''), 'latin1'));
+    }
+    const insert = db.prepare(
+      `INSERT INTO messages (id, user_id, alias_id, received_at, size, mail_from, from_addr, subject, preview, raw)
+       VALUES (?, 1, 5, 0, ?, '', '', '', '', ?)`,
+    );
+    raws.forEach((raw, i) => insert.run(i + 1, raw.length, raw));
+    db.close();
+    const store = await track(file);
+    const ids = raws.map((_, i) => i + 1);
+    const got = await store.getHeaders({ userId: 1 }, ids);
+    expect(ids.filter((id) => !got.get(id)?.equals(headerBlock(raws[id - 1]!)))).toEqual([]);
+    // New mail gets its header on the way in; a message that lacks one (none should) is cut from raw.
+    store.db.prepare('DELETE FROM message_headers WHERE message_id = 5').run();
+    expect((await store.getHeaders({ userId: 1, aliasId: 5 }, [5])).get(5)?.toString()).toBe('a: b\r\n\r\n');
+    expect((await store.getHeaders({ userId: 2 }, [5])).size).toBe(0);
+  });
+
   it('refuses versions out of order and a database newer than the build', async () => {
     const db = new Database(':memory:');
     try {
@@ -171,7 +202,9 @@ describe('SqliteStore specifics', () => {
     expect(explain('mailboxAlias')).not.toMatch(/TEMP B-TREE/);
     expect(explain('countUser')).toMatch(/INDEX messages_user/);
     expect(explain('countAlias')).toMatch(/INDEX messages_alias/);
-    for (const name of ['listMessages', 'listRecentMessages', 'listAliasMessages', 'listAfter', 'message', 'mailboxUser', 'mailboxAlias', 'entry']) {
+    expect(explain('scopedHeaders')).toMatch(/SEARCH m USING INTEGER PRIMARY KEY/);
+    expect(explain('scopedHeaders')).toMatch(/SEARCH h USING INTEGER PRIMARY KEY/);
+    for (const name of ['listMessages', 'listRecentMessages', 'listAliasMessages', 'listAfter', 'message', 'mailboxUser', 'mailboxAlias', 'entry', 'scopedHeaders']) {
       expect(statements[name]!.source).not.toMatch(/\braw\b/);
     }
   });

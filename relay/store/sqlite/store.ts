@@ -25,6 +25,7 @@ import {
   type UpstreamState,
   type UserListing,
 } from '../../core/ports.ts';
+import { headerBlock } from '../../core/header.ts';
 import { migrate } from './migrations.ts';
 import { applyFlags, joinStoredFlags, sameFlags, splitStoredFlags } from '../flags.ts';
 import {
@@ -198,6 +199,7 @@ function prepareStatements(db: Database.Database) {
     >(`INSERT INTO messages
          (user_id, alias_id, received_at, size, mail_from, from_addr, subject, preview, code, link, raw)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertHeader: db.prepare<[number, Buffer]>('INSERT INTO message_headers (message_id, header) VALUES (?, ?)'),
     countArrival: db.prepare<[{ at: number; aliasId: number; id: number }]>(
       `UPDATE aliases SET message_count = message_count + 1,
          last_message_at = max(coalesce(last_message_at, @at), @at),
@@ -267,6 +269,24 @@ function prepareStatements(db: Database.Database) {
     scopedRaw: db.prepare<[ScopedId], { raw: Buffer }>(
       'SELECT raw FROM messages WHERE id = @id AND user_id = @userId AND (@aliasId IS NULL OR alias_id = @aliasId)',
     ),
+    // A whole batch in one statement (ids as a JSON array, which json_each walks in order): a
+    // statement call per message costs more than the reads. Rows as arrays (raw mode).
+    scopedRaws: db
+      .prepare<[{ ids: string; userId: number; aliasId: number | null }], [number, Buffer]>(
+        `SELECT m.id, m.raw FROM json_each(@ids) j CROSS JOIN messages m ON m.id = j.value
+         WHERE m.user_id = @userId AND (@aliasId IS NULL OR m.alias_id = @aliasId)`,
+      )
+      .raw(true),
+    // Likewise. The scope is checked on the messages row, whose first page holds user_id and
+    // alias_id: raw's overflow pages are never read. A message without a header row (none should
+    // be) comes back with a NULL header, and its header is cut from raw.
+    scopedHeaders: db
+      .prepare<[{ ids: string; userId: number; aliasId: number | null }], [number, Buffer | null]>(
+        `SELECT m.id, h.header FROM json_each(@ids) j CROSS JOIN messages m ON m.id = j.value
+         LEFT JOIN message_headers h ON h.message_id = m.id
+         WHERE m.user_id = @userId AND (@aliasId IS NULL OR m.alias_id = @aliasId)`,
+      )
+      .raw(true),
     writeSeen: db.prepare<[number, number]>('UPDATE messages SET seen = ? WHERE id = ?'),
     writeFlags: db.prepare<[number, string]>(
       `INSERT INTO message_flags (message_id, flags) VALUES (?, ?)
@@ -378,6 +398,7 @@ export class SqliteStore implements Store {
           m.raw,
         );
         const id = Number(info.lastInsertRowid);
+        s.insertHeader.run(id, headerBlock(m.raw));
         s.countArrival.run({ at: receivedAt, aliasId: m.aliasId, id });
         s.countUserArrival.run({ userId: m.userId, id });
         return id;
@@ -662,11 +683,27 @@ export class SqliteStore implements Store {
   }
 
   async getRaws(scope: MailboxScope, ids: number[]): Promise<Map<number, Buffer>> {
-    const aliasId = scope.aliasId ?? null;
+    const list = cleanIds(ids);
     const out = new Map<number, Buffer>();
-    for (const id of cleanIds(ids)) {
-      const row = this.s.scopedRaw.get({ id, userId: scope.userId, aliasId });
-      if (row) out.set(id, row.raw);
+    if (list.length === 0) return out;
+    for (const [id, raw] of this.s.scopedRaws.all({ ids: JSON.stringify(list), userId: scope.userId, aliasId: scope.aliasId ?? null })) out.set(id, raw);
+    return out;
+  }
+
+  async getHeaders(scope: MailboxScope, ids: number[]): Promise<Map<number, Buffer>> {
+    const list = cleanIds(ids);
+    const out = new Map<number, Buffer>();
+    if (list.length === 0) return out;
+    const aliasId = scope.aliasId ?? null;
+    const rows = this.s.scopedHeaders.all({ ids: JSON.stringify(list), userId: scope.userId, aliasId });
+    // In the order of the ids: json_each drives the join.
+    for (const [id, header] of rows) {
+      if (header !== null) {
+        out.set(id, header);
+        continue;
+      }
+      const raw = this.s.scopedRaw.get({ id, userId: scope.userId, aliasId })?.raw;
+      if (raw) out.set(id, headerBlock(raw));
     }
     return out;
   }

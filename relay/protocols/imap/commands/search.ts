@@ -1,6 +1,6 @@
 // SEARCH and UID SEARCH with every RFC 3501 key. Text keys compare without regard to case, on
-// decoded text (encoded words, transfer encodings and charsets undone). Bodies are read only when a
-// key needs them, in batches.
+// decoded text (encoded words, transfer encodings and charsets undone). Messages are read only when
+// a key needs them, in batches: header blocks alone for header keys, whole messages for BODY and TEXT.
 import type { Command, DateOnly, SearchKey } from '../ast.ts';
 import { MONTHS } from '../parser.ts';
 import { SELECTED, command } from '../registry.ts';
@@ -68,8 +68,9 @@ class Searchable {
   private allHeaders: string | null = null;
   private body: string | null = null;
 
-  constructor(raw: Buffer) {
-    this.parsed = new ParsedMessage(raw);
+  /** `headerOnly`: `raw` is the header block alone, enough for every key but BODY and TEXT. */
+  constructor(raw: Buffer, headerOnly: boolean) {
+    this.parsed = new ParsedMessage(raw, headerOnly);
   }
 
   header(field: string): string[] | undefined {
@@ -170,9 +171,10 @@ async function search(s: Session, c: Extract<Command, { name: 'SEARCH' }>) {
   const ctx: Context = { view, sets: new WeakMap() };
   const found: number[] = [];
   const uids = [...view.allUids()];
+  const { store } = s.deps;
   for (let i = 0; i < uids.length; i += BATCH) {
     const batch = uids.slice(i, i + BATCH);
-    const raws = need.header || need.body ? await s.deps.store.getRaws(sel.ref.scope, batch) : null;
+    const raws = need.body ? await store.getRaws(sel.ref.scope, batch) : need.header ? await store.getHeaders(sel.ref.scope, batch) : null;
     for (const uid of batch) {
       const entry = view.entry(uid);
       if (!entry) continue;
@@ -180,7 +182,7 @@ async function search(s: Session, c: Extract<Command, { name: 'SEARCH' }>) {
       if (raws) {
         const raw = raws.get(uid);
         if (!raw) continue; // expunged elsewhere, not yet announced
-        text = new Searchable(raw);
+        text = new Searchable(raw, !need.body);
       }
       if (matches(c.criteria, ctx, entry, text)) found.push(c.uid ? uid : view.seqOf(uid));
     }
