@@ -10,6 +10,7 @@ import { dispatch } from './registry.ts';
 import type { Registry } from './registry.ts';
 import { Session } from './session.ts';
 import type { SessionDeps, SessionIo } from './session.ts';
+import { isLoopback } from '../loopback.ts';
 
 export interface ConnectionOptions {
   secureContext: tls.SecureContext;
@@ -28,10 +29,6 @@ const OUT_CHUNK = 256 * 1024;
 
 let nextId = 0;
 
-function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
 
 export class Connection implements SessionIo {
   readonly id = `imap-${++nextId}`;

@@ -9,6 +9,7 @@ import { dispatch, render } from './commands.ts';
 import { LineSplitter } from './parser.ts';
 import { Session } from './session.ts';
 import type { SessionDeps, SessionIo } from './session.ts';
+import { isLoopback } from '../loopback.ts';
 
 export interface ConnectionOptions {
   secureContext: tls.SecureContext;
@@ -34,10 +35,6 @@ type Input = Buffer | 'too-long';
 
 let nextId = 0;
 
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
 
 export class Connection implements SessionIo {
   readonly id = `pop3-${++nextId}`;
