@@ -7,7 +7,7 @@
 //   npm run bench -- --imap-only [--quick]
 
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +17,8 @@ import { reusedConnections } from './load.ts';
 import { startMailRelay } from './mail-relay.ts';
 import { buildMessage, SENDER } from './message.ts';
 import { count, markdownTable, median, rate, textTable } from './stats.ts';
+import { DOVECOT, prepareDovecot, waitForPort } from './dovecot.ts';
 
-const DOVECOT = '/usr/sbin/dovecot';
 /** Wisp may take at most this many times Dovecot's time for either operation. */
 export const IMAP_TARGET = 1.5;
 
@@ -166,32 +166,6 @@ async function session(port: number, user: string, pass: string, n: number): Pro
   return client;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return;
-    if (Date.now() > deadline) throw new Error(`dovecot did not start: ${what()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 interface Dovecot {
   port: number;
   stop(): Promise<void>;
@@ -203,43 +177,14 @@ interface Dovecot {
  * and the CRLF size (W=) in the file name, so neither needs a read to be known.
  */
 async function startDovecot(dir: string, messages: Buffer[]): Promise<Dovecot> {
-  chmodSync(dir, 0o755);
-  const maildir = path.join(dir, 'mail', 'bench');
-  for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(maildir, sub), { recursive: true });
-  messages.forEach((m, i) => {
-    const lf = Buffer.from(m.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
-    writeFileSync(path.join(maildir, 'cur', `${1_700_000_000 + i}.M${i}P1.bench,S=${lf.length},W=${m.length}:2,`), lf);
-  });
-  const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
-  const nogroup = Number(execFileSync('id', ['-g', 'nobody']).toString().trim());
-  // Dovecot never serves mail as root: the mail belongs to nobody.
-  execFileSync('chown', ['-R', `${nobody}:${nogroup}`, path.join(dir, 'mail')]);
-  writeFileSync(path.join(dir, 'passwd'), 'bench:{PLAIN}secret\n');
-  const port = await freePort();
-  const conf = path.join(dir, 'dovecot.conf');
-  writeFileSync(
-    conf,
-    `base_dir = ${dir}/run
-state_dir = ${dir}/state
-log_path = ${dir}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:${dir}/mail/%u
-default_login_user = dovenull
-default_internal_user = dovecot
-first_valid_uid = 1
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN ${dir}/passwd
-}
-userdb {
-  driver = static
-  args = uid=${nobody} gid=${nogroup} home=${dir}/home/%u
-}
-service imap-login {
+  const { conf, port } = await prepareDovecot(dir, messages, {
+    protocol: 'imap',
+    authMechanisms: 'plain login',
+    file: (m, i) => {
+      const lf = Buffer.from(m.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+      return { name: `${1_700_000_000 + i}.M${i}P1.bench,S=${lf.length},W=${m.length}:2,`, bytes: lf };
+    },
+    service: (port) => `service imap-login {
   inet_listener imap {
     address = 127.0.0.1
     port = ${port}
@@ -249,7 +194,7 @@ service imap-login {
   }
 }
 `,
-  );
+  });
   const child = spawn(DOVECOT, ['-F', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -3,8 +3,8 @@
 // passwd-file in a temporary directory, on a loopback port; no system service) holding the same
 // messages. The same client measures both.
 
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { Api } from './api.ts';
 import { startMailRelay } from './mail-relay.ts';
 import { buildMessage, SENDER } from './message.ts';
 import { SmtpConnection } from './smtp-client.ts';
+import { DOVECOT, prepareDovecot, waitForPort } from './dovecot.ts';
 
 export interface Pop3Figures {
   server: string;
@@ -25,8 +26,6 @@ export interface Pop3Result {
   relay: Pop3Figures;
   dovecot: Pop3Figures | { skipped: string };
 }
-
-const DOVECOT = '/usr/sbin/dovecot';
 
 /** A pipelined POP3 download of every message: login, STAT, then RETR 1..n with `window` in flight. */
 export async function download(port: number, user: string, pass: string, window = 64): Promise<Pop3Figures & { statMessages: number }> {
@@ -133,80 +132,29 @@ async function fill(smtpPort: number, to: string, n: number, size: number, tag: 
   return kept;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Dovecot with the same messages in a Maildir; null when it is not installed. */
 async function withDovecot<T>(messages: Buffer[], body: (port: number) => Promise<T>): Promise<T | null> {
   if (!existsSync(DOVECOT)) return null;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wisp-bench-dovecot-'));
-  chmodSync(dir, 0o755);
-  const maildir = path.join(dir, 'mail', 'bench');
-  for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(maildir, sub), { recursive: true });
-  // Maildir files hold the message as received: DATA form undone (CRLF kept, dots unstuffed).
-  messages.forEach((m, i) => {
-    const raw = Buffer.from(m.toString('latin1').replace(/(^|\r\n)\.\./g, '$1.'), 'latin1');
-    writeFileSync(path.join(maildir, 'cur', `${1_700_000_000 + i}.M${i}.bench:2,S`), raw);
-  });
-  const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
-  const nogroup = Number(execFileSync('id', ['-g', 'nobody']).toString().trim());
-  // Dovecot will not serve mail as root: the mail belongs to nobody.
-  execFileSync('chown', ['-R', `${nobody}:${nogroup}`, path.join(dir, 'mail')]);
-  writeFileSync(path.join(dir, 'passwd'), 'bench:{PLAIN}secret\n');
-  const port = await freePort();
-  const conf = path.join(dir, 'dovecot.conf');
-  writeFileSync(
-    conf,
-    `base_dir = ${dir}/run
-state_dir = ${dir}/state
-log_path = ${dir}/dovecot.log
-protocols = pop3
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:${dir}/mail/%u
-default_login_user = dovenull
-default_internal_user = dovecot
-first_valid_uid = 1
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN ${dir}/passwd
-}
-userdb {
-  driver = static
-  args = uid=${nobody} gid=${nogroup} home=${dir}/home/%u
-}
-service pop3-login {
+  const { conf, port } = await prepareDovecot(dir, messages, {
+    protocol: 'pop3',
+    authMechanisms: 'plain',
+    // Maildir files hold the message as received: DATA form undone (CRLF kept, dots unstuffed).
+    file: (m, i) => ({
+      name: `${1_700_000_000 + i}.M${i}.bench:2,S`,
+      bytes: Buffer.from(m.toString('latin1').replace(/(^|\r\n)\.\./g, '$1.'), 'latin1'),
+    }),
+    service: (port) => `service pop3-login {
   inet_listener pop3 {
     address = 127.0.0.1
     port = ${port}
   }
 }
 `,
-  );
+  });
   const child = spawn(DOVECOT, ['-F', '-c', conf], { stdio: 'ignore' });
   try {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port }, () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      });
-      if (up) break;
-      if (Date.now() > deadline) throw new Error('dovecot did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForPort(port, 10_000);
     return await body(port);
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -2,6 +2,7 @@
 // (literals included as they come), await a tagged completion. No parsing beyond lines.
 import net from 'node:net';
 import tls from 'node:tls';
+import { upgradeToTls } from './tls.ts';
 
 export interface Completion {
   /** Every line received for the command, untagged ones and literal data included, tagged last. */
@@ -120,14 +121,7 @@ export class ImapWire {
 
   /** Upgrades after the server's OK to STARTTLS. */
   async startTls(): Promise<void> {
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    const secure = tls.connect({ socket: plain, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
+    const secure = await upgradeToTls(this.socket);
     this.socket = secure;
     this.attach(secure);
   }

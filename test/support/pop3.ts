@@ -2,6 +2,7 @@
 // not have: wrong states, long lines, garbage, pipelining, a connection dropped mid-session.
 import net from 'node:net';
 import tls from 'node:tls';
+import { upgradeToTls } from './tls.ts';
 
 export class Pop3Session {
   greeting = '';
@@ -110,14 +111,7 @@ export class Pop3Session {
   async stls(): Promise<void> {
     const r = await this.command('STLS');
     if (!r.startsWith('+OK')) throw new Error(`STLS refused: ${r}`);
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
+    const secure = await upgradeToTls(this.socket, 'localhost');
     this.socket = secure;
     this.attach(secure);
   }

@@ -1,7 +1,7 @@
 // A deliberately small SMTP client over a raw socket, for the conversations a polite client
 // library will not have: garbage commands, huge lines, 8-bit headers, size overruns.
 import net from 'node:net';
-import tls from 'node:tls';
+import { upgradeToTls } from './tls.ts';
 
 export interface SmtpReply {
   code: number;
@@ -117,14 +117,7 @@ export class SmtpSession {
   async starttls(): Promise<SmtpReply> {
     const r = await this.command('STARTTLS');
     if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.code} ${r.text}`);
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
+    const secure = await upgradeToTls(this.socket, 'localhost');
     this.socket = secure;
     this.attach(secure);
     return this.command('EHLO client.test');

@@ -1,12 +1,13 @@
 // The IMAP listeners (plain with STARTTLS, and implicit TLS) and the hub that hands each event of
 // the bus to the sessions of its user.
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 import type { Ingest } from '../../core/ingest.ts';
 import type { Bus, Store } from '../../core/ports.ts';
 import type { MailLogins } from '../../core/mail-login.ts';
 import type { Logger } from '../../log.ts';
 import { Connection } from './connection.ts';
+import { createMailListeners } from '../mail-listeners.ts';
 import { Registry } from './registry.ts';
 import type { Session, SessionDeps } from './session.ts';
 import { appendCommands } from './commands/append.ts';
@@ -65,7 +66,6 @@ export function createRegistry(): Registry {
 export function createImapServer(deps: ImapDeps, options: ImapOptions): ImapServer {
   const registry = createRegistry();
   const byUser = new Map<number, Set<Session>>();
-  const connections = new Set<Connection>();
   const secureContext = tls.createSecureContext({ key: options.key, cert: options.cert });
 
   const sessionDeps: SessionDeps = {
@@ -89,23 +89,18 @@ export function createImapServer(deps: ImapDeps, options: ImapOptions): ImapServ
     for (const sessions of targets) for (const session of sessions ?? []) session.notify(event);
   });
 
-  const accept = (socket: net.Socket, secure: boolean) => {
-    const conn = new Connection(socket, secure, registry, sessionDeps, {
-      secureContext,
-      maxMessageSize: options.maxMessageSize,
-      unauthenticatedTimeoutMs: options.unauthenticatedTimeoutMs ?? 60_000,
-      authenticatedTimeoutMs: options.authenticatedTimeoutMs ?? 30 * 60_000,
-    });
-    connections.add(conn);
-    conn.onClose = () => connections.delete(conn);
-    conn.start();
-  };
-
-  const plain = net.createServer((socket) => accept(socket, false));
-  plain.maxConnections = options.maxConnections;
-  const secure = tls.createServer({ key: options.key, cert: options.cert }, (socket) => accept(socket, true));
-  secure.maxConnections = options.maxConnections;
-  secure.on('tlsClientError', (err) => deps.log.debug({ err }, 'imaps handshake failed'));
+  const { plain, secure, connections } = createMailListeners(
+    options,
+    (socket, secure) =>
+      new Connection(socket, secure, registry, sessionDeps, {
+        secureContext,
+        maxMessageSize: options.maxMessageSize,
+        unauthenticatedTimeoutMs: options.unauthenticatedTimeoutMs ?? 60_000,
+        authenticatedTimeoutMs: options.authenticatedTimeoutMs ?? 30 * 60_000,
+      }),
+    deps.log,
+    'imaps',
+  );
 
   return {
     plain,

@@ -5,6 +5,7 @@ import type { Ingest } from '../../core/ingest.ts';
 import type { Bus, MailboxScope, RelayEvent, Store } from '../../core/ports.ts';
 import type { MailLogins } from '../../core/mail-login.ts';
 import type { Logger } from '../../log.ts';
+import type { LineIo } from '../line-connection.ts';
 import { flagList } from './encoder.ts';
 import type { Login, MailboxRef } from './mailboxes.ts';
 import type { MailboxView, ViewSource, ViewUpdate } from './tracker.ts';
@@ -38,27 +39,8 @@ export class ImapError extends Error {
   }
 }
 
-export interface SessionIo {
-  /** Queues bytes for the client (strings are latin1 byte strings). */
-  write(parts: (string | Buffer)[]): void;
-  /** Sends what is queued and waits while the socket is backed up. */
-  flush(): Promise<void>;
-  /** The next line the client sends (AUTHENTICATE responses, IDLE's DONE); null once it is gone. */
-  readLine(): Promise<Buffer | null>;
-  /**
-   * Stops reading and drops anything the client pipelined after STARTTLS; returns the function that
-   * switches the connection to TLS once the tagged OK is on the wire.
-   */
-  beginTls(): () => Promise<void>;
-  /** Ends the connection once what is queued has been sent. */
-  close(): void;
-  /** Logged in: longer idle timeout, message-sized literals. */
-  authenticated(): void;
-  readonly secure: boolean;
-  readonly loopback: boolean;
-  readonly remoteAddress: string;
-  readonly id: string;
-}
+/** The connection as the session sees it; a line read is the bytes of one command. */
+export type SessionIo = LineIo<Buffer>;
 
 export interface SessionDeps {
   store: Store;

@@ -1,15 +1,15 @@
 // The socket edge of a POP3 session: bytes in through the line splitter, one command at a time
 // through the dispatcher (pipelined commands wait their turn), replies out with backpressure,
 // STLS, and the timeouts. A timed-out connection is closed without a word and without entering
-// UPDATE (RFC 1939 §3), so nothing is deleted.
+// UPDATE (RFC 1939 §3), so nothing is deleted. The queueing, TLS upgrade and closing shared with
+// IMAP are in ../line-connection.ts.
 import type net from 'node:net';
-import tls from 'node:tls';
-import type { Logger } from '../../log.ts';
+import type tls from 'node:tls';
 import { dispatch, render } from './commands.ts';
 import { LineSplitter } from './parser.ts';
 import { Session } from './session.ts';
 import type { SessionDeps, SessionIo } from './session.ts';
-import { isLoopback } from '../loopback.ts';
+import { LineConnection } from '../line-connection.ts';
 
 export interface ConnectionOptions {
   secureContext: tls.SecureContext;
@@ -35,28 +35,14 @@ type Input = Buffer | 'too-long';
 
 let nextId = 0;
 
-
-export class Connection implements SessionIo {
+export class Connection extends LineConnection<Input> implements SessionIo {
   readonly id = `pop3-${++nextId}`;
-  readonly remoteAddress: string;
-  readonly loopback: boolean;
-  secure: boolean;
   readonly session: Session;
-  /** Told once the connection is gone. */
-  onClose: () => void = () => {};
 
-  private socket: net.Socket;
   private splitter = new LineSplitter(MAX_LINE);
-  private queue: Input[] = [];
-  private lineWaiter: ((line: Input | null) => void) | null = null;
-  private busy = false;
-  private closed = false;
-  private paused = false;
   private out: (string | Buffer)[] = [];
   private outBytes = 0;
-  private timeoutMs: number;
   private badCommands = 0;
-  private log: Logger;
 
   constructor(
     socket: net.Socket,
@@ -64,88 +50,35 @@ export class Connection implements SessionIo {
     deps: SessionDeps,
     private options: ConnectionOptions,
   ) {
-    this.socket = socket;
-    this.secure = secure;
-    this.remoteAddress = socket.remoteAddress ?? 'unknown';
-    this.loopback = isLoopback(socket.remoteAddress);
-    this.timeoutMs = options.unauthenticatedTimeoutMs;
-    this.log = deps.log;
+    super(socket, secure, deps.log, {
+      protocol: 'pop3',
+      startTls: 'STLS',
+      secureContext: options.secureContext,
+      timeoutMs: options.unauthenticatedTimeoutMs,
+      queueHigh: QUEUE_HIGH,
+    });
     this.session = new Session(deps, this);
   }
 
-  start(): void {
-    this.attach(this.socket);
+  protected greeting(): string {
     // No timestamp in the greeting: APOP is not offered (the relay keeps only token hashes).
-    this.write(['+OK Wisp POP3 ready\r\n']);
-    void this.flush();
+    return '+OK Wisp POP3 ready\r\n';
   }
 
-  private readonly onData = (chunk: Buffer) => {
-    for (const e of this.splitter.push(chunk)) {
-      const input: Input = e.type === 'line' ? e.line : 'too-long';
-      if (this.lineWaiter) {
-        const waiter = this.lineWaiter;
-        this.lineWaiter = null;
-        waiter(input);
-      } else this.queue.push(input);
-    }
-    if (this.queue.length > QUEUE_HIGH && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    }
-    this.pump();
-  };
+  protected receive(chunk: Buffer): void {
+    for (const e of this.splitter.push(chunk)) this.deliver(e.type === 'line' ? e.line : 'too-long');
+  }
 
-  private readonly onEnd = () => this.destroy();
-  private readonly onError = (error: Error) => {
-    this.log.debug({ err: error, conn: this.id }, 'pop3 socket error');
+  protected timedOut(): void {
     this.destroy();
-  };
-  private readonly onTimeout = () => this.destroy();
-
-  private attach(socket: net.Socket): void {
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onEnd);
-    socket.on('error', this.onError);
-    socket.on('timeout', this.onTimeout);
-    socket.setTimeout(this.timeoutMs);
   }
 
-  private detach(socket: net.Socket): void {
-    socket.off('data', this.onData);
-    socket.off('end', this.onEnd);
-    socket.off('close', this.onEnd);
-    socket.off('error', this.onError);
-    socket.off('timeout', this.onTimeout);
-    socket.setTimeout(0);
+  /** Replies to a pipelined burst go out together. */
+  protected override async afterCommand(): Promise<void> {
+    if (this.queue.length === 0 || this.outBytes >= OUT_CHUNK) await this.flush();
   }
 
-  /** Runs queued commands one at a time, in order; replies to a pipelined burst go out together. */
-  private pump(): void {
-    if (this.busy || this.closed) return;
-    this.busy = true;
-    void (async () => {
-      try {
-        while (this.queue.length > 0 && !this.closed) {
-          const input = this.queue.shift()!;
-          await this.run(input);
-          if (this.paused && this.queue.length < QUEUE_HIGH / 2) {
-            this.paused = false;
-            this.socket.resume();
-          }
-          if (this.queue.length === 0 || this.outBytes >= OUT_CHUNK) await this.flush();
-        }
-      } catch (error) {
-        this.log.warn({ err: error, conn: this.id }, 'pop3 connection failed');
-        this.destroy();
-      } finally {
-        this.busy = false;
-      }
-    })();
-  }
-
-  private async run(input: Input): Promise<void> {
+  protected async run(input: Input): Promise<void> {
     if (input === 'too-long') {
       this.write([`-ERR The command line is longer than ${MAX_LINE} bytes.\r\n`]);
       return this.countBad();
@@ -172,6 +105,14 @@ export class Connection implements SessionIo {
     this.close();
   }
 
+  protected resetInput(): void {
+    this.splitter.reset();
+  }
+
+  protected ended(): void {
+    this.session.end();
+  }
+
   // ------------------------------------------------------------------------------ SessionIo
 
   write(parts: (string | Buffer)[]): void {
@@ -182,7 +123,7 @@ export class Connection implements SessionIo {
     }
   }
 
-  private send(): void {
+  protected send(): void {
     if (this.out.length === 0 || this.closed) return;
     const parts = this.out;
     this.out = [];
@@ -191,88 +132,12 @@ export class Connection implements SessionIo {
     this.socket.write(data);
   }
 
-  async flush(): Promise<void> {
-    this.send();
-    const socket = this.socket;
-    if (!socket.writableNeedDrain || this.closed) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
-  }
-
-  readLine(): Promise<Input | null> {
-    if (this.closed) return Promise.resolve(null);
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((resolve) => (this.lineWaiter = resolve));
-  }
-
   authenticated(): void {
-    this.timeoutMs = this.options.idleTimeoutMs;
-    this.socket.setTimeout(this.timeoutMs);
-  }
-
-  beginTls(): () => Promise<void> {
-    // Nothing the client pipelined before the handshake may be taken as a command after it.
-    this.socket.pause();
-    this.queue = [];
-    this.splitter.reset();
-    return async () => {
-      if (this.closed) return;
-      const plain = this.socket;
-      this.detach(plain);
-      const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.options.secureContext });
-      this.socket = secure;
-      this.secure = true;
-      await new Promise<void>((resolve) => {
-        const fail = (error: Error) => {
-          this.log.debug({ err: error, conn: this.id }, 'pop3 STLS handshake failed');
-          this.destroy();
-          resolve();
-        };
-        secure.once('secure', () => {
-          secure.off('error', fail);
-          this.attach(secure);
-          resolve();
-        });
-        secure.once('error', fail);
-      });
-    };
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.send();
-    this.finish();
-    this.socket.end();
-    // A peer that never closes its side does not keep the socket.
-    setTimeout(() => this.socket.destroy(), 5_000).unref();
+    this.setIdleTimeout(this.options.idleTimeoutMs);
   }
 
   /** The server is stopping: the connection goes without a word, like a timeout, deleting nothing. */
   shutdown(): void {
     this.destroy();
-  }
-
-  private destroy(): void {
-    if (this.closed) return;
-    this.finish();
-    this.socket.destroy();
-  }
-
-  private finish(): void {
-    this.closed = true;
-    this.queue = [];
-    const waiter = this.lineWaiter;
-    this.lineWaiter = null;
-    waiter?.(null);
-    this.session.end();
-    this.onClose();
   }
 }

@@ -1,10 +1,11 @@
 // The POP3 listeners: plain with STLS (port 110) and implicit TLS (port 995).
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 import type { Bus, Store } from '../../core/ports.ts';
 import type { MailLogins } from '../../core/mail-login.ts';
 import type { Logger } from '../../log.ts';
 import { Connection } from './connection.ts';
+import { createMailListeners } from '../mail-listeners.ts';
 import { MaildropLocks } from './session.ts';
 import type { SessionDeps } from './session.ts';
 
@@ -33,7 +34,6 @@ export interface Pop3Server {
 }
 
 export function createPop3Server(deps: Pop3Deps, options: Pop3Options): Pop3Server {
-  const connections = new Set<Connection>();
   const secureContext = tls.createSecureContext({ key: options.key, cert: options.cert });
   const sessionDeps: SessionDeps = { ...deps, locks: new MaildropLocks() };
   const connectionOptions = {
@@ -42,18 +42,12 @@ export function createPop3Server(deps: Pop3Deps, options: Pop3Options): Pop3Serv
     idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
   };
 
-  const accept = (socket: net.Socket, secure: boolean) => {
-    const conn = new Connection(socket, secure, sessionDeps, connectionOptions);
-    connections.add(conn);
-    conn.onClose = () => connections.delete(conn);
-    conn.start();
-  };
-
-  const plain = net.createServer((socket) => accept(socket, false));
-  plain.maxConnections = options.maxConnections;
-  const secure = tls.createServer({ key: options.key, cert: options.cert }, (socket) => accept(socket, true));
-  secure.maxConnections = options.maxConnections;
-  secure.on('tlsClientError', (error) => deps.log.debug({ err: error }, 'pop3s handshake failed'));
+  const { plain, secure, connections } = createMailListeners(
+    options,
+    (socket, secure) => new Connection(socket, secure, sessionDeps, connectionOptions),
+    deps.log,
+    'pop3s',
+  );
 
   return {
     plain,

@@ -6,30 +6,12 @@ import type { Bus, MailboxScope, Store } from '../../core/ports.ts';
 import type { MailLogin, MailLogins } from '../../core/mail-login.ts';
 import { scopeOf } from '../../core/mail-login.ts';
 import type { Logger } from '../../log.ts';
+import type { LineIo } from '../line-connection.ts';
 
 export type State = 'authorization' | 'transaction' | 'update';
 
-export interface SessionIo {
-  /** Queues bytes for the client (strings are latin1). */
-  write(parts: (string | Buffer)[]): void;
-  /** Sends what is queued and waits while the socket is backed up. */
-  flush(): Promise<void>;
-  /** The next line the client sends (an AUTH continuation); null once the client is gone. */
-  readLine(): Promise<Buffer | 'too-long' | null>;
-  /**
-   * Stops reading and drops anything pipelined after STLS; returns the function that switches the
-   * connection to TLS once the +OK is on the wire.
-   */
-  beginTls(): () => Promise<void>;
-  /** Ends the connection once what is queued has been sent. */
-  close(): void;
-  /** Logged in: the longer idle timeout applies. */
-  authenticated(): void;
-  readonly secure: boolean;
-  readonly loopback: boolean;
-  readonly remoteAddress: string;
-  readonly id: string;
-}
+/** The connection as the session sees it; a line longer than the limit reads as 'too-long'. */
+export type SessionIo = LineIo<Buffer | 'too-long'>;
 
 /** One session per maildrop (RFC 1939 §8): the second gets `-ERR [IN-USE]`. */
 export class MaildropLocks {

@@ -3,12 +3,14 @@
 // only after the ingest pipeline has committed the message.
 import os from 'node:os';
 import { SMTPServer } from 'smtp-server';
-import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import type { Aliases } from '../../core/aliases.ts';
 import type { Ingest } from '../../core/ingest.ts';
 import type { AliasRecord } from '../../core/ports.ts';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../metrics.ts';
+import { readMessage, smtpError } from './hooks.ts';
+import type { SmtpError } from './hooks.ts';
 
 export interface InboundOptions {
   key: Buffer;
@@ -20,12 +22,6 @@ export interface InboundOptions {
 
 /** More recipients than any real site's verification mail needs. */
 const MAX_RECIPIENTS = 100;
-
-type SmtpError = Error & { responseCode: number };
-
-function smtpError(responseCode: number, message: string): SmtpError {
-  return Object.assign(new Error(message), { responseCode });
-}
 
 const REFUSALS = {
   'foreign-domain': (a: string) => smtpError(550, `5.7.1 <${a}>: relaying denied, this server accepts mail only for its own domains`),
@@ -45,20 +41,6 @@ function traceHeaders(session: SMTPServerSession, host: string, now: Date): stri
     `Received: from ${printable(session.hostNameAppearsAs)} ([${printable(session.remoteAddress)}])\r\n` +
     `\tby ${host} (Wisp) with ${session.transmissionType || 'ESMTP'} id ${printable(session.id)};\r\n\t${date}\r\n`
   );
-}
-
-/** Reads DATA to the end; past the size limit it keeps draining but stops keeping bytes. */
-function readMessage(stream: SMTPServerDataStream, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    stream.on('end', () => resolve(stream.sizeExceeded || size > limit ? null : Buffer.concat(chunks, size)));
-    stream.on('error', reject);
-  });
 }
 
 export function createInboundSmtp(deps: { aliases: Aliases; ingest: Ingest; log: Logger; metrics: Metrics }, options: InboundOptions): SMTPServer {

@@ -5,13 +5,15 @@
 // that address alone). DATA is answered 250 only once the message is in the durable queue.
 import os from 'node:os';
 import { SMTPServer } from 'smtp-server';
-import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAuthentication, SMTPServerSession } from 'smtp-server';
 import type { Aliases } from '../../core/aliases.ts';
 import type { MailLogin, MailLogins } from '../../core/mail-login.ts';
 import type { Store } from '../../core/ports.ts';
 import type { Outbound } from '../../core/outbound/outbound.ts';
 import { fromAddresses, parseHeader } from '../../core/outbound/headers.ts';
 import type { Logger } from '../../log.ts';
+import { readMessage, smtpError } from './hooks.ts';
+import type { SmtpError } from './hooks.ts';
 
 export interface SubmissionDeps {
   store: Store;
@@ -42,12 +44,6 @@ export interface SubmissionServers {
 /** Enough for a reply to a thread; a mass mailing is not what a disposable address is for. */
 const MAX_RECIPIENTS = 50;
 
-type SmtpError = Error & { responseCode: number };
-
-function smtpError(responseCode: number, message: string): SmtpError {
-  return Object.assign(new Error(message), { responseCode });
-}
-
 /** A syntactically plain address: local@domain, no spaces or brackets. */
 const ADDRESS = /^[^\s@<>()[\],;:"]+@[a-z0-9.-]+\.?$|^[^\s@<>()[\],;:"]+@\[[0-9a-f:.]+\]$/i;
 
@@ -55,19 +51,6 @@ interface SessionState {
   login: MailLogin;
   local: Map<string, { id: number; userId: number; address: string }>;
   remote: string[];
-}
-
-function readMessage(stream: SMTPServerDataStream, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    stream.on('end', () => resolve(stream.sizeExceeded || size > limit ? null : Buffer.concat(chunks, size)));
-    stream.on('error', reject);
-  });
 }
 
 export function createSubmission(deps: SubmissionDeps, options: SubmissionOptions): SubmissionServers {

@@ -101,23 +101,3 @@ export function ms(date: Date): number {
 export function msOrNull(date: Date | null): number | null {
   return date === null ? null : ms(date);
 }
-
-// Cursors are the last id of the previous page. Callers treat them as opaque; keeping them plain
-// decimal keeps them stable across restarts and backends with integer ids.
-const CURSOR = /^[1-9][0-9]{0,15}$/;
-
-export function encodeCursor(id: number): string {
-  return String(id);
-}
-
-/** The exclusive upper id bound a cursor stands for; no cursor means "from the newest". */
-export function decodeCursor(cursor: string | undefined): number {
-  if (cursor === undefined) return Number.MAX_SAFE_INTEGER;
-  if (!CURSOR.test(cursor)) throw new RangeError('Invalid page cursor');
-  return Number(cursor);
-}
-
-export function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('Page limit must be a positive integer');
-  return limit;
-}

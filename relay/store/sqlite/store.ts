@@ -28,12 +28,10 @@ import {
 import { headerBlock } from '../../core/header.ts';
 import { migrate } from './migrations.ts';
 import { applyFlags, joinStoredFlags, sameFlags, splitStoredFlags } from '../flags.ts';
+import { checkLimit, cleanIds, decodeCursor, toPage } from '../paging.ts';
 import {
   ALIAS_COLUMNS,
   MESSAGE_COLUMNS,
-  checkLimit,
-  decodeCursor,
-  encodeCursor,
   ms,
   msOrNull,
   toAlias,
@@ -109,11 +107,6 @@ function toEntry(row: EntryRow): MailboxEntry {
     receivedAt: new Date(row.received_at),
     flags: joinStoredFlags(row.seen === 1, row.flags),
   };
-}
-
-/** Ascending, each once, only ids that can exist. */
-function cleanIds(ids: readonly number[]): number[] {
-  return [...new Set(ids)].filter((id) => Number.isSafeInteger(id) && id > 0).sort((a, b) => a - b);
 }
 
 /** Opens (creating when needed) the database file and brings its schema up to date. */
@@ -771,12 +764,6 @@ export class SqliteStore implements Store {
       now: Date.now(),
     });
   }
-}
-
-function toPage<T extends { id: number }>(rows: T[], limit: number): Page<T> {
-  if (rows.length <= limit) return { items: rows, next: null };
-  const items = rows.slice(0, limit);
-  return { items, next: encodeCursor(items[limit - 1]!.id) };
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {
