@@ -36,9 +36,12 @@ export default defineConfig({
     // These are asked for only if the user has restricted the extension's site access, and then
     // only for the relay's origin, from a button on the options page.
     ...(browser === 'firefox' ? {} : { optional_host_permissions: ['http://*/*', 'https://*/*'] }),
-    // The content script runs on every web page: detecting sign-up forms needs that. It is built
-    // as a plain script (extension/entrypoints/wisp-content.ts), with no framework runtime.
+    // The content script runs on every web page: detecting sign-up forms needs that. It is a ~2 KB
+    // loader (extension/entrypoints/wisp-content.ts) that imports the rest (wisp-main.js) on first
+    // use. That file must be web-accessible to be imported; on Chrome only through a per-session
+    // URL, so no page can probe for it to learn that Wisp is installed.
     content_scripts: [{ matches: ['http://*/*', 'https://*/*'], js: ['wisp-content.js'], run_at: 'document_idle' }],
+    web_accessible_resources: [{ resources: ['wisp-main.js'], matches: ['http://*/*', 'https://*/*'], use_dynamic_url: true }],
     commands: {
       'fill-temp-address': {
         suggested_key: { default: 'Alt+Shift+E' },

@@ -5,8 +5,12 @@ export type ContentRequest =
   /** The address for the sender tab's site: reused, taken from the spare, or made. */
   | { type: 'address' }
   | { type: 'open-options' }
+  /** A code field got focus: is there a fresh code for this site? (The page may be new since it came.) */
+  | { type: 'recent-code' }
   /** The relay's /pair page offered these; the options page shows them for the user to save. */
   | { type: 'pair-offer'; relayUrl: string; token: string };
+
+export type RecentCodeReply = { code: string | null };
 
 export type AddressReply = { ok: true; address: string } | { ok: false; reason: 'unpaired' | 'no-site' | 'failed'; message: string };
 

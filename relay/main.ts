@@ -212,6 +212,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const upstreams = upstreamSources.map(
     (source) =>
       new Exclusive(cluster.locks, `upstream ${source.label}`, () => new UpstreamPuller(source, upstreamDeps, { retryBaseMs: envMs('WISP_UPSTREAM_RETRY_MS') }), {
+        retryMs: envMs('WISP_UPSTREAM_RETRY_MS'),
         onError: (err) => log.warn({ err, upstream: source.label }, 'upstream lock failed'),
         onChange: (running) => log.info({ upstream: source.label }, running ? 'pulling this upstream on this node' : 'stopped pulling this upstream'),
       }),

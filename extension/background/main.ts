@@ -4,7 +4,7 @@ import { browser } from 'wxt/browser';
 import type { Browser } from 'wxt/browser';
 import type { Summary, WsServerFrame } from '../../shared/api.ts';
 import { siteOf } from '../../shared/site.ts';
-import type { AddressReply, ContentRequest, FillReply, PopupRequest } from '../messages.ts';
+import type { AddressReply, ContentRequest, FillReply, PopupRequest, RecentCodeReply } from '../messages.ts';
 import { RelayClient, socketUrl } from '../utils/relay.ts';
 import * as storage from '../utils/storage.ts';
 import type { ConnectionStatus, Settings } from '../utils/storage.ts';
@@ -70,7 +70,21 @@ export function startBackground(): void {
     const { handled } = await storage.load('handled');
     if (!handled.includes(message.id) && isFresh(message)) {
       const site = await addresses.siteOfMessage(message);
-      await deliver(message, site, { tabsForSite, sendCode, copy, notify }).catch((err: unknown) => console.warn('wisp: delivery failed', err));
+      const result = await deliver(message, site, { tabsForSite, sendCode, copy, notify }).catch((err: unknown) => {
+        console.warn('wisp: delivery failed', err);
+        return null;
+      });
+      // No tab of the site listening yet (a page that is still loading): one more look shortly.
+      if (result && result.tabs === 0 && site && message.code) {
+        const code = message.code;
+        setTimeout(() => {
+          void tabsForSite(site).then(async (tabs) => {
+            if (tabs.length === 0) return;
+            await Promise.all(tabs.map((id) => sendCode(id, code, message.id)));
+            await copy(code).catch(() => false);
+          });
+        }, 2500);
+      }
     }
     const { recent, handled: nowHandled } = await storage.load('recent', 'handled');
     await storage.save({
@@ -111,6 +125,18 @@ export function startBackground(): void {
     }
   }
 
+  /** The newest fresh code for the sender's site, for a code field that appeared after it came. */
+  async function recentCode(url: string | undefined): Promise<RecentCodeReply> {
+    const site = url && /^https?:/i.test(url) ? siteOf(url) : null;
+    if (!site) return { code: null };
+    const { recent } = await storage.load('recent');
+    for (const m of recent) {
+      if (!m.code || !isFresh(m)) continue;
+      if ((await addresses.siteOfMessage(m)) === site) return { code: m.code };
+    }
+    return { code: null };
+  }
+
   async function fillInTab(tabId: number, pageUrl?: string): Promise<void> {
     const url = pageUrl ?? (await tabUrl({ id: tabId }));
     const reply = await addressForUrl(url);
@@ -131,6 +157,8 @@ export function startBackground(): void {
         return addressForUrl(sender.tab ? (sender.url ?? sender.tab.url) : undefined);
       case 'open-options':
         return browser.runtime.openOptionsPage();
+      case 'recent-code':
+        return recentCode(sender.tab ? (sender.url ?? sender.tab.url) : undefined);
       case 'pair-offer': {
         const offer = msg as Extract<ContentRequest, { type: 'pair-offer' }>;
         // Only the relay's own page may offer itself (the content script checks it too).

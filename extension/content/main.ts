@@ -1,7 +1,9 @@
-// The content script: cheap at load (a few event listeners, no DOM scan), work only on focus, on
-// a right-click or when the background brings a code.
+// The content script's main part, imported by the loader (loader.ts) the first time a page needs
+// it: a field focused, a code arriving, a fill asked for. Form detection, the inline suggestion,
+// filling, and codes that wait for their field.
 import { extensionRuntime } from './native-browser.ts';
-import type { AddressReply, CodeReply, ContentCommand, ContentRequest, FillReply, WhereReply } from '../messages.ts';
+import type { AddressReply, CodeReply, ContentRequest, FillReply, RecentCodeReply } from '../messages.ts';
+import type { ContentApi } from './api.ts';
 import { deepActiveElement, emailTwins, findOtpTarget, isEditableText, isSignupEmailField, otpScore, isInput, sameOriginDocument } from './detect.ts';
 import type { TextField } from './detect.ts';
 import { fillOtp, setValue } from './fill.ts';
@@ -15,10 +17,9 @@ function send(request: ContentRequest): Promise<unknown> {
   return extensionRuntime().sendMessage(request);
 }
 
-export function startContent(): void {
+export function createContent(): ContentApi {
   const dismissed = new WeakSet<Element>();
   const watched = new WeakSet<Document>();
-  let contextTarget: Element | null = null;
   let pending: { code: string; until: number; observer: MutationObserver | null } | null = null;
 
   const suggestion = new Suggestion({
@@ -51,27 +52,34 @@ export function startContent(): void {
     field.focus({ preventScroll: true });
   }
 
+  let askedForCode = false;
   function consider(target: Element | null): void {
     if (!target || !isInput(target) || dismissed.has(target)) return;
-    if (pending && otpScore(target) > 0) void tryPending();
+    if (otpScore(target) > 0) {
+      if (pending) void tryPending();
+      else if (!askedForCode) {
+        // A code that came before this page did (the site moved on to its "enter the code" page).
+        askedForCode = true;
+        void send({ type: 'recent-code' }).then((r) => {
+          const code = (r as RecentCodeReply | undefined)?.code;
+          if (code && !tryFill(code)) waitForField(code);
+        }, () => undefined);
+      }
+    }
     if (!isSignupEmailField(target)) return;
     suggestion.show(target);
   }
 
-  function onFocusIn(e: Event): void {
-    listen();
-    const target = (e.composedPath()[0] ?? e.target) as Element | null;
-    if (suggestion.contains(target)) return;
-    if (target && (target.localName === 'iframe' || target.localName === 'frame')) {
+  function focus(target: Element | null): void {
+    if (!target || suggestion.contains(target)) return;
+    if (target.localName === 'iframe' || target.localName === 'frame') {
       watchFrame(target as HTMLIFrameElement);
       return;
     }
     consider(target);
   }
 
-  function onPointerDown(e: Event): void {
-    listen();
-    const target = (e.composedPath()[0] ?? e.target) as Element | null;
+  function pointer(target: Element | null): void {
     if (target && target === deepActiveElement(target.ownerDocument) && !suggestion.contains(target)) consider(target);
   }
 
@@ -88,27 +96,15 @@ export function startContent(): void {
     }, 0);
   }
 
+  /** A same-origin frame's document: the listeners the loader keeps on the top document. */
   function watch(doc: Document): void {
     if (watched.has(doc)) return;
     watched.add(doc);
-    doc.addEventListener('focusin', onFocusIn, true);
-    // A field focused before this script ran (autofocus) fires no focusin: a click on it counts.
-    doc.addEventListener('pointerdown', onPointerDown, true);
-    doc.addEventListener(
-      'contextmenu',
-      (e) => {
-        listen();
-        contextTarget = (e.composedPath()[0] ?? e.target) as Element;
-      },
-      true,
-    );
-  }
-
-  /** Focus moving into a frame blurs this window and leaves the frame as the active element. */
-  const framesWatched = new WeakSet<Document>();
-  function watchFrames(doc: Document): void {
-    if (framesWatched.has(doc)) return;
-    framesWatched.add(doc);
+    const path = (e: Event) => (e.composedPath()[0] ?? e.target) as Element | null;
+    doc.addEventListener('focusin', (e) => focus(path(e)), true);
+    doc.addEventListener('pointerdown', (e) => pointer(path(e)), true);
+    doc.addEventListener('contextmenu', (e) => (frameContextTarget = path(e)), true);
+    // Focus moving into a nested frame blurs this frame's window.
     doc.defaultView?.addEventListener('blur', () =>
       setTimeout(() => {
         const active = doc.activeElement;
@@ -116,13 +112,13 @@ export function startContent(): void {
       }, 0),
     );
   }
+  let frameContextTarget: Element | null = null;
 
   /** A same-origin frame gets the same listeners once focus first enters it. */
   function watchFrame(frame: HTMLIFrameElement): void {
     const doc = sameOriginDocument(frame);
     if (!doc) return;
     watch(doc);
-    watchFrames(doc);
     consider(deepActiveElement(doc));
   }
 
@@ -180,8 +176,8 @@ export function startContent(): void {
 
   // ------------------------------------------------------------ filling on command
 
-  function fillFocused(address: string): FillReply {
-    const candidates = [deepActiveElement(), contextTarget];
+  function fillFocused(address: string, contextTarget: Element | null): FillReply {
+    const candidates = [deepActiveElement(), contextTarget, frameContextTarget];
     for (const el of candidates) {
       if (!isEditableText(el)) continue;
       const field = el as TextField;
@@ -193,36 +189,18 @@ export function startContent(): void {
     return { filled: false, reason: 'No editable field is focused.' };
   }
 
-  const onMessage = (raw: unknown, _sender: unknown, sendResponse: (response?: unknown) => void): undefined => {
-    const msg = raw as ContentCommand;
-    if (msg?.type === 'where') {
-      sendResponse({ url: location.href } satisfies WhereReply);
-    } else if (msg?.type === 'code') {
-      const filled = tryFill(msg.code);
-      if (!filled) waitForField(msg.code);
-      else stopPending();
-      sendResponse({ filled, pending: !filled } satisfies CodeReply);
-    } else if (msg?.type === 'fill-focused') {
-      sendResponse(fillFocused(msg.address));
-    }
-    return undefined;
-  };
-
-  /** Listening to the background: from the first interaction, or once the page is idle (≤ 2 s). */
-  let listening = false;
-  function listen(): void {
-    if (listening) return;
-    listening = true;
-    extensionRuntime().onMessage.addListener(onMessage);
-    watchFrames(document);
+  function code(value: string): CodeReply {
+    const filled = tryFill(value);
+    if (filled) stopPending();
+    else waitForField(value);
+    return { filled, pending: !filled };
   }
 
-  // At load: three DOM listeners and nothing else. Whatever is touched here costs on every page
-  // the user opens (the first use of an API in the content script's world is the expensive one).
-  watch(document);
-  const idle = (globalThis as { requestIdleCallback?: (cb: () => void, o: { timeout: number }) => number }).requestIdleCallback;
-  if (idle) idle(listen, { timeout: 2000 });
-  else setTimeout(listen, 200);
-  // The relay's pairing page (relay/http/routes/pair.ts) lives at …/pair.
-  if (location.pathname.endsWith('/pair') && document.querySelector('meta[name="wisp-pairing"]')) setupPairing(send);
+  return {
+    focus,
+    pointer,
+    code,
+    fillFocused,
+    pairing: () => setupPairing(send),
+  };
 }

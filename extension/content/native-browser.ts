@@ -8,6 +8,7 @@ export type Listener = (message: unknown, sender: unknown, sendResponse: (respon
 export interface NativeRuntime {
   id?: string;
   sendMessage(message: unknown): Promise<unknown>;
+  getURL(path: string): string;
   onMessage: { addListener(cb: Listener): void; removeListener(cb: Listener): void };
 }
 

@@ -1,9 +1,9 @@
-// The content script. Declared in wxt.config.ts (manifest `content_scripts`) rather than with
-// defineContentScript, whose runtime context costs more than the whole script on every page load
-// (measured: ~1.2 ms of the main thread per page; see README, "Performance").
+// The content script that runs on every page: the loader (extension/content/loader.ts). It is
+// declared in wxt.config.ts (manifest `content_scripts`) rather than with defineContentScript,
+// whose runtime costs more than the whole loader on every page load (see README, "Performance").
 import { defineUnlistedScript } from 'wxt/utils/define-unlisted-script';
-import { startContent } from '../content/main.ts';
+import { startLoader } from '../content/loader.ts';
 
 export default defineUnlistedScript(() => {
-  startContent();
+  startLoader();
 });

@@ -210,6 +210,19 @@ describe('Chromium: pair, fill, receive the code', () => {
     await page.close();
   });
 
+  it('fills a code that came before the site moved on to its "enter the code" page', async () => {
+    const address = await addressFor('nav');
+    const page = await browser.context.newPage();
+    await page.goto(pages.url('nav', 'login.html'));
+    await sendMail(relay, { to: address, subject: 'Your code', text: 'Your one-time code is 884422.' });
+    await waitForSubject(relay, 'Your code', undefined, 5000).catch(() => undefined);
+    await sleep(300);
+    await page.goto(pages.url('nav', 'otp.html'));
+    await page.locator('#otp').click();
+    await expect.poll(() => page.locator('#otp').inputValue(), { timeout: 5000 }).toBe('884422');
+    await page.close();
+  });
+
   it('shows a link-only message as a notification and opens nothing by itself', async () => {
     const address = await addressFor('linky');
     const page = await browser.context.newPage();

@@ -1,14 +1,28 @@
 // Three relay processes on one PostgreSQL database behave as one relay: an address made on A takes
 // mail through B's SMTP, and the code reaches a WebSocket on C and an IMAP IDLE on A at once; an
 // address expires once for all three; a node whose LISTEN connection is killed reconnects and
-// still pushes what arrived meanwhile. A fresh database per run, dropped afterwards.
+// still pushes what arrived meanwhile; an upstream mailbox all three are told to pull is pulled by
+// one node, and by another when that one dies. A fresh database per run, dropped afterwards.
 import { randomBytes } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WsServerFrame } from '../../shared/api.ts';
+import type { Alias, WsServerFrame } from '../../shared/api.ts';
 import { postgresTestUrl } from '../../relay/store/postgres/test-db.ts';
-import { createAlias, eventually, isAliasFrame, isMessageFrame, makeTempDir, openWs, parseJsonLine, sendMail, startRelay, uniq } from '../support/relay.ts';
+import {
+  allMessages,
+  createAlias,
+  enc,
+  eventually,
+  isAliasFrame,
+  isMessageFrame,
+  makeTempDir,
+  openWs,
+  parseJsonLine,
+  sendMail,
+  startRelay,
+  uniq,
+} from '../support/relay.ts';
 import type { Relay, WsClient } from '../support/relay.ts';
 
 const database = `wisp_multinode_${randomBytes(5).toString('hex')}`;
@@ -19,11 +33,15 @@ const ports = { http: '0', smtp: '0', imap: '0', submission: 'off', pop3: 'off' 
 let a: Relay;
 let b: Relay;
 let c: Relay;
+/** A separate relay (SQLite, domain up.test) that plays the upstream IMAP server. */
+let upstream: Relay;
+let catchAll: Alias;
 const sockets: WsClient[] = [];
 const imapClients: ImapFlow[] = [];
 
 function node(dataDir?: string, env: Record<string, string> = {}): Promise<Relay> {
-  return startRelay({ ports, args: ['--db', dbUrl], env, ...(dataDir ? { dataDir } : {}) });
+  const pull = `imap://${enc(catchAll.address)}:${enc(upstream.token)}@127.0.0.1:${upstream.ports.imap}/INBOX?insecure=1`;
+  return startRelay({ ports, args: ['--db', dbUrl, '--upstream', pull], env: { WISP_UPSTREAM_RETRY_MS: '300', ...env }, ...(dataDir ? { dataDir } : {}) });
 }
 
 /** The backend pid of a node's LISTEN connection, from its latest "event bus listening" line. */
@@ -69,6 +87,8 @@ async function ws(relay: Relay): Promise<WsClient> {
 beforeAll(async () => {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${database}`);
+  upstream = await startRelay({ ports: { imap: '0' }, args: ['--domain', 'up.test'] });
+  catchAll = await createAlias(upstream, { site: 'catchall.example', ttl: null });
   // A first: it makes the user `me` and prints the token the others share. Then B and C together.
   a = await node();
   [b, c] = await Promise.all([node(makeTempDir()), node(makeTempDir(), { WISP_BUS_RECONNECT_MS: '1500' })]);
@@ -78,7 +98,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of sockets) s.close();
   await Promise.all(imapClients.map((client) => client.logout().catch(() => {})));
-  await Promise.all([a, b, c].filter(Boolean).map((r) => r.stop()));
+  await Promise.all([a, b, c, upstream].filter(Boolean).map((r) => r.stop()));
   await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   await admin.end();
 });
@@ -140,5 +160,31 @@ describe('three relay nodes on one PostgreSQL', () => {
     await sendMail(a, { to: alias.address, subject: after, text: 'code 330044' });
     await onC.until((f) => isMessageFrame(f) && f.message.subject === after);
     expect(onC.frames.filter((f) => isMessageFrame(f) && f.message.subject === subject)).toHaveLength(1);
+  });
+
+  it('pulls an upstream mailbox on one node only, and on another when that node dies', async () => {
+    const pulling = () => [a, b, c].filter((r) => count(r, 'pulling this upstream on this node') > count(r, 'stopped pulling this upstream'));
+    await eventually(async () => pulling().length === 1, 10_000, 'one node pulling the upstream');
+    const alias = await createAlias(a, { site: 'pulled.example' });
+    const deliver = async (subject: string) => {
+      const raw = [`From: <no-reply@site.example>`, `To: <${alias.address}>`, `Subject: ${subject}`, `Message-ID: <${uniq()}@site.example>`, '', 'Your code is 919293', ''].join('\r\n');
+      await sendMail(upstream, { from: 'bounces@site.example', to: catchAll.address, raw });
+    };
+    const stored = async (subject: string) => (await allMessages(a)).filter((m) => m.subject === subject).length;
+    const first = uniq('pulled');
+    await deliver(first);
+    await eventually(async () => (await stored(first)) === 1, 10_000, 'the pulled message');
+
+    // The puller goes; a node standing by takes the mailbox over and nothing is taken twice.
+    const [holder] = pulling();
+    await holder!.kill('SIGKILL');
+    const others = [a, b, c].filter((r) => r !== holder);
+    await eventually(async () => others.filter((r) => count(r, 'pulling this upstream on this node') > 0).length === 1, 15_000, 'another node pulling');
+    const second = uniq('pulled');
+    await deliver(second);
+    const alive = others[0]!;
+    await eventually(async () => (await allMessages(alive)).filter((m) => m.subject === second).length === 1, 15_000, 'the message after the failover');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await allMessages(alive)).filter((m) => m.subject === first || m.subject === second)).toHaveLength(2);
   });
 });
