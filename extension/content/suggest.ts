@@ -122,6 +122,9 @@ export class Suggestion {
     }
     fill.addEventListener('click', (e) => {
       e.stopPropagation();
+      // The shadow root is open, so page scripts can reach this button: only a person's click
+      // (or Enter / Space on it) makes or reveals an address.
+      if (!e.isTrusted) return;
       if (this.field) this.handlers.onFill(this.field);
     });
     close.addEventListener('click', (e) => {

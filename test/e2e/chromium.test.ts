@@ -163,6 +163,29 @@ describe('Chromium: pair, fill, receive the code', () => {
     await page.close();
   });
 
+  it('offers itself on a field that had focus before the extension ran (autofocus)', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(pages.url('autofocus', 'autofocus.html'));
+    await page.bringToFront();
+    await page.getByRole('button', { name: 'Fill temp address' }).click({ timeout: 5000 });
+    await expect.poll(() => page.locator('#correo').inputValue()).toMatch(ADDRESS);
+    await page.close();
+  });
+
+  it('ignores a click on its button that a page script makes', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(pages.url('scripted', 'signup.html'));
+    await page.locator('#email').click();
+    await page.getByRole('button', { name: 'Fill temp address' }).waitFor();
+    await page.evaluate(() => {
+      const host = document.querySelector('wisp-suggestion') as HTMLElement;
+      (host.shadowRoot!.querySelector('button') as HTMLButtonElement).click();
+    });
+    await sleep(500);
+    expect(await page.locator('#email').inputValue()).toBe('');
+    await page.close();
+  });
+
   it('is keyboard-reachable and dismissible', async () => {
     const page = await browser.context.newPage();
     await page.goto(pages.url('keys', 'signup.html'));
@@ -342,5 +365,23 @@ describe('Chromium: pair, fill, receive the code', () => {
     } finally {
       await front.close();
     }
+  });
+
+  it('pairs with a relay under a DNS name just the same: no prompt, no host permission granted', async () => {
+    const named = `http://relay.test:${relay.httpPort}`;
+    const page = await browser.context.newPage();
+    expect(await pairThroughOptions(page, ext, named, relay.token)).toContain('accepted this token');
+    await eventually(async () => (await status()) === 'connected', 10_000, 'the live connection to relay.test');
+    const granted = await (await browser.sw()).evaluate(() =>
+      (globalThis as unknown as { chrome: { permissions: { getAll(): Promise<{ origins?: string[] }> } } }).chrome.permissions.getAll(),
+    );
+    // Chrome lists the content script's match patterns as the extension's origins: nothing more.
+    expect([...(granted.origins ?? [])].sort()).toEqual(['http://*/*', 'https://*/*']);
+    await page.goto(pages.url('named', 'signup.html'));
+    const address = await focusAndFill(page, '#email');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await sendMail(relay, { to: address, subject: 'Code', text: 'Your verification code is 246810.' });
+    await expect.poll(() => page.locator('#otp').inputValue(), { timeout: 10_000 }).toBe('246810');
+    await page.close();
   });
 });
