@@ -32,6 +32,7 @@ import { Router } from './http/router.ts';
 import { aliasRoutes } from './http/routes/aliases.ts';
 import { messageRoutes } from './http/routes/messages.ts';
 import { systemRoutes } from './http/routes/system.ts';
+import { pairRoutes } from './http/routes/pair.ts';
 import { attachWebSocket } from './http/ws.ts';
 
 export interface RunningRelay {
@@ -141,7 +142,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   try {
     if (config.ports.http !== null) {
       const authFailures = createAuthFailureLimiter();
-      const router = new Router().add(...systemRoutes(store, metrics), ...aliasRoutes(aliases), ...messageRoutes(messages));
+      const router = new Router().add(...systemRoutes(store, metrics), ...pairRoutes(), ...aliasRoutes(aliases), ...messageRoutes(messages));
       const server = createHttpServer({ router, users, authFailures, log, metrics, maxConnections: config.maxConnections });
       const authTimeoutMs = Number(process.env.WISP_WS_AUTH_TIMEOUT_MS) || 10_000;
       closers.push(attachWebSocket(server, { users, store, bus, authFailures, log, metrics, authTimeoutMs }).close);
@@ -226,7 +227,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
       {
         user: 'me',
         token: firstToken,
-        pairing: { relayUrl, token: firstToken },
+        pairing: { relayUrl, token: firstToken, link: relayUrl ? `${relayUrl}/pair#token=${encodeURIComponent(firstToken)}` : null },
         hint: 'paste the relay URL and the token into the extension options',
         again: `wisp-relay user token me --data ${config.dataDir} prints a new token (tokens are stored hashed)`,
       },

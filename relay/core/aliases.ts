@@ -120,9 +120,17 @@ export class Aliases {
     return this.store.listAliases(user.id, page);
   }
 
-  async update(user: User, address: string, request: { ttl?: unknown; label?: unknown; active?: unknown }): Promise<AliasRecord> {
+  async update(user: User, address: string, request: { ttl?: unknown; label?: unknown; active?: unknown; site?: unknown }): Promise<AliasRecord> {
     const alias = await this.get(user, address);
     const patch: AliasPatch = {};
+    if (request.site !== undefined) {
+      // An address made ahead of time (the extension keeps one spare) gets its site when first
+      // used; a site, once set, is part of the address's identity and never changes.
+      const site = typeof request.site === 'string' && request.site.length <= 2048 ? siteOf(request.site) : null;
+      if (!site) throw invalid('site must be a hostname or URL.');
+      if (alias.site !== null && alias.site !== site) throw new WispError('conflict', `The address ${alias.address} already belongs to ${alias.site}.`);
+      patch.site = site;
+    }
     const ttl = parseTtl(request.ttl);
     if (ttl !== undefined) patch.expiresAt = ttl === null ? null : new Date(Date.now() + ttl * 1000);
     const label = parseLabel(request.label);

@@ -38,6 +38,8 @@ export interface NewAlias {
 }
 
 export interface AliasPatch {
+  /** Only ever set on an address that has no site yet (a spare address handed to a site). */
+  site?: string;
   label?: string | null;
   active?: boolean;
   /** Setting a new lifetime also revives an expired address. */

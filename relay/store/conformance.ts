@@ -299,6 +299,14 @@ export function storeSuite(name: string, open: () => Promise<Store>, options: St
         expect(await store.updateAlias(a1.id + 1000, { label: 'x' })).toBeNull();
       });
 
+      it('gives a site to an address without one, and never replaces a site', async () => {
+        const { store, alice, a1 } = await world();
+        const spare = await store.createAlias({ userId: alice.id, address: 'spare.k2@wisp.test', site: null, label: null, createdAt: at(5), expiresAt: null });
+        expect((await store.updateAlias(spare.id, { site: 'shop.test' }))?.site).toBe('shop.test');
+        expect((await store.updateAlias(spare.id, { site: 'other.test' }))?.site).toBe('shop.test');
+        expect((await store.updateAlias(a1.id, { site: 'other.test' }))?.site).toBe('github.com');
+      });
+
       it('deletes an address with its mail', async () => {
         const { store, alice, a1, a2 } = await world();
         const [gone] = await store.saveMessages([message(a1, 10)]);

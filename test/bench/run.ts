@@ -24,6 +24,7 @@ import { report } from './report.ts';
 import { mailBenches } from './mail.ts';
 import { benchDatabase, isPostgres, twoNodeReport, twoNodes } from './multinode.ts';
 import { imapBenches } from './imap.ts';
+import { extensionBenches } from './extension.ts';
 
 const started = performance.now();
 const { values: cli } = parseArgs({
@@ -89,6 +90,7 @@ async function benches(db: string | undefined, tag: string): Promise<void> {
   process.stdout.write(`${text}\n`);
   if (!cli['ceiling-only']) process.stdout.write(`${await mail()}\n`);
   if (!cli['ceiling-only']) process.stdout.write(`${await imap()}\n`);
+  if (!cli['ceiling-only']) process.stdout.write(`${await extensionBenches({ quick: cli.quick, progress: run.progress })}\n`);
   if (!cli['ceiling-only'] && isPostgres(db)) process.stdout.write(`${twoNodeReport(await twoNodes(run), run.plan.loadSize)}\n`);
 }
 

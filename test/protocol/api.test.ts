@@ -179,6 +179,16 @@ describe('aliases', () => {
     expect(await apiOk<Alias>(relay, 'GET', path)).toEqual(timed);
   });
 
+  it('PATCH gives a site to an address made without one, once', async () => {
+    const spare = await createAlias(relay, {});
+    expect(spare.site).toBeNull();
+    const path = `/api/aliases/${enc(spare.address)}`;
+    expect((await apiOk<Alias>(relay, 'PATCH', path, { site: 'https://login.shop.example.com/join' })).site).toBe('example.com');
+    expectError(await api(relay, 'PATCH', path, { site: 'other.example.org' }), 409);
+    expectError(await api(relay, 'PATCH', path, { site: 'not a site' }), 400);
+    expect((await apiOk<Alias>(relay, 'GET', path)).site).toBe('example.com');
+  });
+
   it('DELETE removes the alias (204) and its mail', async () => {
     const a = await createAlias(relay, { site: 'delete.test' });
     const subject = `to be deleted ${uniq()}`;

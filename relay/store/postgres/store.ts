@@ -307,7 +307,8 @@ export class PostgresStore implements Store {
          label = CASE WHEN $2::boolean THEN $3::text ELSE label END,
          active = CASE WHEN $4::boolean THEN $5::boolean ELSE active END,
          expires_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE expires_at END,
-         expired = CASE WHEN $6::boolean THEN false ELSE expired END
+         expired = CASE WHEN $6::boolean THEN false ELSE expired END,
+         site = coalesce(site, $8::text)
        WHERE id = $1 RETURNING ${ALIAS_COLUMNS}`,
       [
         id,
@@ -317,6 +318,7 @@ export class PostgresStore implements Store {
         patch.active ?? false,
         patch.expiresAt !== undefined,
         patch.expiresAt ? checkDate(patch.expiresAt) : null,
+        textOrNull(patch.site ?? null),
       ],
     );
     return row ? toAlias(row) : null;

@@ -164,10 +164,11 @@ function prepareStatements(db: Database.Database) {
     ),
     // One statement for every patch shape: a flag per field says whether to touch it.
     updateAlias: db.prepare<
-      [{ id: number; setLabel: number; label: string | null; setActive: number; active: number; setExpires: number; expiresAt: number | null }],
+      [{ id: number; site: string | null; setLabel: number; label: string | null; setActive: number; active: number; setExpires: number; expiresAt: number | null }],
       AliasRow
     >(`
       UPDATE aliases SET
+        site = coalesce(site, @site),
         label = CASE WHEN @setLabel THEN @label ELSE label END,
         active = CASE WHEN @setActive THEN @active ELSE active END,
         expires_at = CASE WHEN @setExpires THEN @expiresAt ELSE expires_at END,
@@ -545,6 +546,7 @@ export class SqliteStore implements Store {
   async updateAlias(id: number, patch: AliasPatch): Promise<AliasRecord | null> {
     const row = this.s.updateAlias.get({
       id,
+      site: patch.site ?? null,
       setLabel: patch.label !== undefined ? 1 : 0,
       label: patch.label ?? null,
       setActive: patch.active !== undefined ? 1 : 0,
