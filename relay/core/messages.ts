@@ -41,7 +41,7 @@ export class Messages {
     private store: Store,
     private aliases: Aliases,
     /** Told of seen changes and deletions, so IMAP sessions show them at once. */
-    private bus?: Bus,
+    private bus: Bus,
   ) {}
 
   async list(user: User, request: ListRequest): Promise<Page<MessageRecord>> {
@@ -88,13 +88,13 @@ export class Messages {
     if (typeof seen !== 'boolean') throw invalid('seen must be true or false.');
     const message = await this.store.setSeen(user.id, parseId(id), seen);
     if (!message) throw notFound(`There is no message ${id}.`);
-    this.bus?.publish({ type: 'flags', userId: user.id, messageIds: [message.id] });
+    this.bus.publish({ type: 'flags', userId: user.id, messageIds: [message.id] });
     return message;
   }
 
   async remove(user: User, id: string): Promise<void> {
     const messageId = parseId(id);
     if (!(await this.store.deleteMessage(user.id, messageId))) throw notFound(`There is no message ${id}.`);
-    this.bus?.publish({ type: 'expunge', userId: user.id, messageIds: [messageId] });
+    this.bus.publish({ type: 'expunge', userId: user.id, messageIds: [messageId] });
   }
 }
