@@ -101,9 +101,20 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     if (!found) throw new HttpError(404, `There is nothing at ${url.pathname}.`);
     if ('allowed' in found) throw new HttpError(405, `${req.method} is not allowed here.`, { allow: found.allowed.join(', ') });
     const { route, params } = found;
-    const user = route.public ? (null as unknown as User) : await authenticate(req);
+    const user = route.public ? null : await authenticate(req);
     let body: Promise<Record<string, unknown>> | null = null;
-    const reply = await route.handler({ req, res, url, params, user, body: () => (body ??= readBody(req)) });
+    const reply = await route.handler({
+      req,
+      res,
+      url,
+      params,
+      // A public route has no user: reading one there is a bug, and says so loudly.
+      get user(): User {
+        if (!user) throw new Error(`${route.pattern} is public and has no user`);
+        return user;
+      },
+      body: () => (body ??= readBody(req)),
+    });
     if (reply) send(res, reply);
   }
 
