@@ -4,6 +4,7 @@ import { browser } from 'wxt/browser';
 import { siteOf } from '../../shared/site.ts';
 import type { CodeReply, ContentCommand, OffscreenRequest, WhereReply } from '../messages.ts';
 import type { Note, NoteAction } from './codes.ts';
+import { copyFromPage } from '../utils/clipboard.ts';
 
 const IS_FIREFOX = import.meta.env.FIREFOX;
 
@@ -82,21 +83,8 @@ async function ensureOffscreen(): Promise<void> {
 }
 
 export async function copy(text: string): Promise<boolean> {
-  if (IS_FIREFOX) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch {
-      // Older Firefox: a textarea in the background page and execCommand.
-      const area = document.createElement('textarea');
-      area.value = text;
-      document.body.append(area);
-      area.select();
-      const ok = document.execCommand('copy');
-      area.remove();
-      return ok;
-    }
-  }
+  // Firefox's background page has a DOM of its own.
+  if (IS_FIREFOX) return copyFromPage(text);
   await ensureOffscreen();
   const ok = (await browser.runtime.sendMessage({ target: 'offscreen', type: 'copy', text } satisfies OffscreenRequest)) === true;
   if (offscreenClose) clearTimeout(offscreenClose);

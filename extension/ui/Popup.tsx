@@ -10,23 +10,9 @@ import { RelayClient } from '../utils/relay.ts';
 import * as storage from '../utils/storage.ts';
 import type { ConnectionStatus, Settings } from '../utils/storage.ts';
 import { statusLine } from './Options.tsx';
+import { copyFromPage } from '../utils/clipboard.ts';
 
 const EXTEND_SECONDS = 24 * 3600;
-
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    const area = document.createElement('textarea');
-    area.value = text;
-    document.body.append(area);
-    area.select();
-    const ok = document.execCommand('copy');
-    area.remove();
-    return ok;
-  }
-}
 
 /** The tab the popup is about: the active one; when this page itself is open in a tab, the last one used before it. */
 async function currentTabUrl(): Promise<string | null> {
@@ -59,7 +45,7 @@ function CopyButton(props: { text: string; label?: string; name?: string }): JSX
       class="small"
       aria-label={props.name}
       onClick={() =>
-        void copyText(props.text).then((ok) => {
+        void copyFromPage(props.text).then((ok) => {
           setDone(ok);
           setTimeout(() => setDone(false), 1500);
         })
@@ -243,7 +229,7 @@ export function Popup(): JSX.Element {
       return;
     }
     setAddress(reply.address);
-    const copied = await copyText(reply.address);
+    const copied = await copyFromPage(reply.address);
     setNote({ text: copied ? 'New address copied.' : 'New address made.', kind: 'ok' });
   }
 
