@@ -11,6 +11,7 @@ import {
   type Store,
   type User,
 } from '../core/ports.ts';
+import { prng } from '../../test/support/prng.ts';
 
 export interface StoreSuiteOptions {
   /**
@@ -34,18 +35,6 @@ function awkwardBytes(tag: number): Buffer {
     Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0xe2, 0x82, 0xa0, 0xed, 0xa0, 0x80, 0x80, 0x0d, 0x0a]),
     Buffer.from(`end ${tag}\r\n`),
   ]);
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function storeSuite(name: string, open: () => Promise<Store>, options: StoreSuiteOptions = {}): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Framer } from './framer.ts';
 import type { FrameEvent, FramerLimits } from './framer.ts';
+import { prng } from '../../../test/support/prng.ts';
 
 const LIMITS: FramerLimits = { maxLine: 200, maxLiteral: 1000, maxCommand: 2000 };
 
@@ -11,18 +12,6 @@ function frame(input: string | Buffer | (string | Buffer)[], limits = LIMITS): F
 }
 
 const commands = (events: FrameEvent[]) => events.flatMap((e) => (e.type === 'command' ? [e.bytes.toString('latin1')] : []));
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('IMAP framer', () => {
   it('frames one command per line, without its CRLF, and pipelined commands in order', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from './parser.ts';
 import type { Command } from './ast.ts';
+import { prng } from '../../../test/support/prng.ts';
 
 function parse(text: string | Buffer): Command {
   const r = parseCommand(Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'));
@@ -12,17 +13,6 @@ function fails(text: string) {
   const r = parseCommand(Buffer.from(text, 'utf8'));
   if (r.ok) throw new Error(`expected a parse error for ${text}`);
   return r;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('IMAP parser', () => {
